@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { HubLinkService } from './hub-link.service';
+
+@Module({ providers: [HubLinkService] })
+export class HubModule {}

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import {
+  assertClusterModeAvailable,
+  CommonConfig,
+  ConfigError,
+  DatabaseConfig,
+  loadCommonConfig,
+  loadDatabaseConfig,
+  mergeConfigFile,
+  parseSettings,
+  PRODUCT_VERSION,
+  RawSettings,
+  setting,
+} from '@identitymesh/platform';
+import type { EngineConflictPolicy } from '@identitymesh/domain';
+
+const syncEngineSettingsShape = {
+  IM_ENGINE_PORT: setting.port(8081),
+  IM_ENGINE_HEARTBEAT_SECONDS: setting.positiveInt(10),
+  IM_ENGINE_STALE_AFTER_SECONDS: setting.positiveInt(45),
+  IM_ENGINE_ON_CONFLICT: z.enum(['refuse', 'passive']).default('refuse'),
+};
+
+/** The Sync Engine's whole configuration, validated once at start and injected by class. */
+export class SyncEngineConfig implements CommonConfig {
+  readonly app = 'sync-engine';
+  readonly version = PRODUCT_VERSION;
+  dataDir!: string;
+  clusterMode!: CommonConfig['clusterMode'];
+  bindAddress!: string;
+  shutdownTimeoutMs!: number;
+  log!: CommonConfig['log'];
+  /** `IM_ENGINE_PORT`: the engine's health and metrics. @default 8081 */
+  port!: number;
+  database!: DatabaseConfig;
+  registry!: {
+    /** `IM_ENGINE_HEARTBEAT_SECONDS` @default 10 */
+    heartbeatMs: number;
+    /** `IM_ENGINE_STALE_AFTER_SECONDS`: a heartbeat older than this means the engine is gone. @default 45 */
+    staleAfterMs: number;
+    /** `IM_ENGINE_ON_CONFLICT`: what a second engine on the same database does. @default refuse */
+    onConflict: EngineConflictPolicy;
+  };
+
+  /** The one place the Sync Engine reads its environment. */
+  static load(env: RawSettings = process.env, cwd = process.cwd()): SyncEngineConfig {
+    const merged = mergeConfigFile(env);
+    const common = loadCommonConfig('sync-engine', PRODUCT_VERSION, merged, cwd);
+    assertClusterModeAvailable(common);
+    const own = parseSettings(syncEngineSettingsShape, merged);
+    if (own.IM_ENGINE_STALE_AFTER_SECONDS <= own.IM_ENGINE_HEARTBEAT_SECONDS * 2) {
+      throw new ConfigError([{ setting: 'IM_ENGINE_STALE_AFTER_SECONDS', problem: 'must be more than twice IM_ENGINE_HEARTBEAT_SECONDS, or one late heartbeat makes a live engine look dead' }]);
+    }
+    return Object.assign(new SyncEngineConfig(), common, {
+      port: own.IM_ENGINE_PORT,
+      database: loadDatabaseConfig('sync-engine', common.dataDir, merged),
+      registry: {
+        heartbeatMs: own.IM_ENGINE_HEARTBEAT_SECONDS * 1000,
+        staleAfterMs: own.IM_ENGINE_STALE_AFTER_SECONDS * 1000,
+        onConflict: own.IM_ENGINE_ON_CONFLICT,
+      },
+    });
+  }
+}

@@ -1,0 +1,5 @@
+export * from './lib/license.errors';
+export * from './lib/trusted-keys';
+export * from './lib/license-format';
+export * from './lib/license-settings';
+export * from './lib/license-monitor';

@@ -1,0 +1,102 @@
+import type { DataSource } from 'typeorm';
+import { In, LessThan, MoreThanOrEqual } from 'typeorm';
+import type { EngineInstanceView } from '@identitymesh/domain';
+import { EngineInstanceEntity } from '../entities/engine-instance.entity';
+import { ConnectorLeaseEntity } from '../entities/connector-lease.entity';
+import { withTransientRetry } from '../retry/retry-policy';
+import { withDatabaseLock } from '../schema/database-lock';
+
+export interface LeaseView {
+  connectorId: string;
+  engineInstanceId: string;
+  fencingToken: number;
+  acquiredAt: Date;
+  expiresAt: Date;
+}
+
+/** The engine registry: which engine processes exist, their heartbeats and the connector leases they hold. */
+export class EngineRegistryRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * Registers an engine while holding the registry lock, after `decide` has
+   * looked at every engine not marked stopped. Two engines starting at the
+   * same instant are thus decided one after the other, never both on an empty
+   * registry.
+   */
+  async register<D extends { kind: string }>(
+    self: EngineInstanceView,
+    decide: (others: EngineInstanceView[]) => D,
+    statusFor: (decision: D) => 'active' | 'passive' | undefined,
+  ): Promise<D> {
+    return withDatabaseLock(this.dataSource, 'engine-registry', async () => {
+      const repo = this.dataSource.getRepository(EngineInstanceEntity);
+      const rows = await repo.find({ where: { status: In(['active', 'passive']) } });
+      const decision = decide(rows.map(toView));
+      const status = statusFor(decision);
+      if (status) await repo.insert({ ...self, mode: 'single', status, stoppedAt: null });
+      return decision;
+    });
+  }
+
+  /** Returns false when the row is gone or marked stopped: the engine must not go on as if registered. */
+  async heartbeat(id: string, at: Date): Promise<boolean> {
+    return withTransientRetry('engine heartbeat', async () => {
+      const result = await this.dataSource
+        .getRepository(EngineInstanceEntity)
+        .createQueryBuilder()
+        .update()
+        .set({ heartbeatAt: at })
+        .where('id = :id AND status <> :stopped', { id, stopped: 'stopped' })
+        .execute();
+      return (result.affected ?? 0) > 0;
+    });
+  }
+
+  async promote(id: string, at: Date): Promise<void> {
+    await this.dataSource.getRepository(EngineInstanceEntity).update({ id }, { status: 'active', heartbeatAt: at });
+  }
+
+  /** Marks the engine stopped and gives back its leases in one transaction, so no lease outlives its owner's clean exit. */
+  async markStopped(id: string, at: Date): Promise<void> {
+    await withTransientRetry('engine stop', () =>
+      this.dataSource.transaction(async (manager) => {
+        await manager.getRepository(ConnectorLeaseEntity).delete({ engineInstanceId: id });
+        await manager.getRepository(EngineInstanceEntity).update({ id }, { status: 'stopped', stoppedAt: at, heartbeatAt: at });
+      }),
+    );
+  }
+
+  /** Engines that heartbeated since `since`, newest first, with the leases each holds. */
+  async listRecent(since: Date): Promise<Array<EngineInstanceView & { leases: LeaseView[] }>> {
+    const recent = await this.dataSource.getRepository(EngineInstanceEntity).find({
+      where: { heartbeatAt: MoreThanOrEqual(since) },
+      order: { heartbeatAt: 'DESC' },
+    });
+    const leases = recent.length
+      ? await this.dataSource.getRepository(ConnectorLeaseEntity).find({ where: { engineInstanceId: In(recent.map((i) => i.id)) } })
+      : [];
+    return recent.map((i) => ({
+      ...toView(i),
+      leases: leases.filter((l) => l.engineInstanceId === i.id).map((l) => ({ ...l, fencingToken: Number(l.fencingToken) })),
+    }));
+  }
+
+  /** Removes rows of engines stopped before `before`; the registry is not an archive. */
+  async pruneStopped(before: Date): Promise<number> {
+    const result = await this.dataSource.getRepository(EngineInstanceEntity).delete({ status: 'stopped', stoppedAt: LessThan(before) });
+    return result.affected ?? 0;
+  }
+}
+
+function toView(row: EngineInstanceEntity): EngineInstanceView {
+  return {
+    id: row.id,
+    host: row.host,
+    pid: row.pid,
+    version: row.version,
+    status: row.status,
+    startedAt: row.startedAt,
+    heartbeatAt: row.heartbeatAt,
+  };
+}

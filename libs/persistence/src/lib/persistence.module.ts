@@ -1,0 +1,50 @@
+import { DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { DatabaseSettings } from './data-source/database-settings';
+import { openDatabase } from './data-source/open-database';
+import { EngineRegistryRepository } from './engine-registry/engine-registry.repository';
+import { SchemaRepository } from './schema/schema.repository';
+
+export const DATA_SOURCE = Symbol('IdentityMeshDataSource');
+
+@Injectable()
+class DataSourceCloser implements OnApplicationShutdown {
+  constructor(@Inject(DATA_SOURCE) private readonly dataSource: DataSource) {}
+
+  // Runs after every feature's shutdown hooks, so their last writes still have a connection.
+  async onApplicationShutdown(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}
+
+/**
+ * The Nest face of the persistence lib: one DataSource per process, opened
+ * (and, for the embedded default, migrated) before any feature starts, and
+ * the repositories features inject. Services never see TypeORM itself.
+ */
+@Global()
+@Module({})
+export class PersistenceModule {
+  static forRoot(settings: DatabaseSettings, options: { autoMigrate: boolean }): DynamicModule {
+    const logger = new Logger('Persistence');
+    return {
+      module: PersistenceModule,
+      providers: [
+        {
+          provide: DATA_SOURCE,
+          useFactory: async () => {
+            const { dataSource } = await openDatabase(settings, {
+              autoMigrate: options.autoMigrate,
+              log: { info: (m) => logger.log(m), warn: (m) => logger.warn(m) },
+            });
+            return dataSource;
+          },
+        },
+        DataSourceCloser,
+        { provide: SchemaRepository, useFactory: (ds: DataSource) => new SchemaRepository(ds), inject: [DATA_SOURCE] },
+        { provide: EngineRegistryRepository, useFactory: (ds: DataSource) => new EngineRegistryRepository(ds), inject: [DATA_SOURCE] },
+      ],
+      exports: [SchemaRepository, EngineRegistryRepository],
+    };
+  }
+}

@@ -52,6 +52,8 @@ function depConstraints(forTests) {
     { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
     { sourceTag: 'scope:admin-api', onlyDependOnLibsWithTags: ['scope:shared', 'scope:admin-api'] },
     { sourceTag: 'scope:sync-engine', onlyDependOnLibsWithTags: ['scope:shared', 'scope:sync-engine'] },
+    // Operator tools (secretscli, license) compose the shared libs; nothing depends on them.
+    { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['scope:shared', 'scope:tools'] },
     // A relay agent runs on remote hosts and never touches the database.
     {
       sourceTag: 'scope:relay-agent',

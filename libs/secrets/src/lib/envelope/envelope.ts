@@ -176,13 +176,14 @@ function foreignKey(reference: string, sealedUnder: string, kek: EnvelopeKey): S
       reference,
       reason,
       `Host keys do not travel with the database: re-provision it on this host ("secretscli set ${reference}"), ` +
-        `or on the host that holds key ${sealedUnder} run "secretscli rewrap --to shared-key" and give this host the same shared key.`,
+        `or copy the key file of the host that holds key ${sealedUnder} here and run "secretscli rewrap --to host --from-host-key-file <copy>", ` +
+        `or on that host run "secretscli rewrap --to shared-key" and give this host the same shared key.`,
     );
   }
   return new SecretUnavailableError(
     reference,
     reason,
     `Give this host the shared key whose id is ${sealedUnder} (IM_SECRETS_SHARED_KEY_FILE or IM_SECRETS_SHARED_KEY), ` +
-      `or re-provision it ("secretscli set ${reference}"); after a key change, rewrap from a host that still has the old key.`,
+      `or re-provision it ("secretscli set ${reference}"); after a key change, run "secretscli rewrap --to shared-key --from-shared-key-file <old key file>".`,
   );
 }

@@ -4,6 +4,7 @@ export * from './lib/envelope/envelope';
 export * from './lib/providers/host-key-protector';
 export * from './lib/providers/host-key.provider';
 export * from './lib/providers/shared-key.provider';
+export * from './lib/providers/azure-key-vault.provider';
 export * from './lib/providers/create-secret-provider';
 export * from './lib/config/secret-settings';
 export * from './lib/store/secret.store';

@@ -30,8 +30,20 @@ export interface SecretProvider {
    * the crypto library's error.
    */
   unprotect(reference: string, version: number, stored: ProtectedSecret): Promise<string>;
-  /** Called when a secret is deleted or replaced, for providers that keep the value elsewhere. @default no-op */
-  forget?(reference: string, stored: ProtectedSecret): Promise<void>;
+  /**
+   * Called after a secret's record is deleted or replaced, for providers that
+   * keep the value elsewhere. `replacedBy` is what took its place (a newer
+   * version from `set`/`rotate`, or the rewrapped value) and is absent when
+   * the secret was deleted: a provider whose versions share one external
+   * object (a vault secret) must keep that object when it was only replaced.
+   * @default no-op
+   */
+  forget?(reference: string, stored: ProtectedSecret, replacedBy?: SecretReplacement): Promise<void>;
+}
+
+/** What took a forgotten value's place: the provider that now holds the secret, and what it stored. */
+export interface SecretReplacement extends ProtectedSecret {
+  provider: SecretProviderName;
 }
 
 /** One `IM_Secrets` row as the secret store sees it. */

@@ -2,6 +2,7 @@ import { SecretProviderUnavailableError } from '../secret.errors';
 import type { SecretSettings } from '../config/secret-settings';
 import type { SecretProvider } from '../secret-provider';
 import { createSecretProvider, SECRET_PROVIDER_FACTORIES, SecretProviders } from './create-secret-provider';
+import { AzureKeyVaultProvider } from './azure-key-vault.provider';
 import { HostKeyProvider } from './host-key.provider';
 import { SharedKeyProvider } from './shared-key.provider';
 
@@ -14,9 +15,12 @@ describe('createSecretProvider', () => {
     expect(createSecretProvider(settings, 'shared-key')).toBeInstanceOf(SharedKeyProvider);
   });
 
-  it('says azure-key-vault is not available yet', () => {
-    expect(() => createSecretProvider({ ...settings, provider: 'azure-key-vault' })).toThrow(SecretProviderUnavailableError);
-    expect(() => createSecretProvider(settings, 'azure-key-vault')).toThrow(/azure-key-vault is not usable: it is not available in this build yet/);
+  it('makes the azure-key-vault provider from the vault settings, and names the missing URL', async () => {
+    const vault = createSecretProvider({ ...settings, provider: 'azure-key-vault', akvUrl: 'https://contoso.vault.azure.net/', akvCacheSeconds: 0 });
+    expect(vault).toBeInstanceOf(AzureKeyVaultProvider);
+    expect(await vault.currentKeyId()).toBe('akv:contoso.vault.azure.net');
+    expect(() => createSecretProvider(settings, 'azure-key-vault')).toThrow(SecretProviderUnavailableError);
+    expect(() => createSecretProvider(settings, 'azure-key-vault')).toThrow(/azure-key-vault is not usable: IM_SECRETS_AKV_URL is not set/);
   });
 
   it('creates each provider once per SecretProviders, on first need', () => {

@@ -1,7 +1,7 @@
 import type { SecretProviderName } from '@identitymesh/domain';
 import type { SecretProvider } from '../secret-provider';
-import { SecretProviderUnavailableError } from '../secret.errors';
 import type { SecretSettings } from '../config/secret-settings';
+import { AzureKeyVaultProvider } from './azure-key-vault.provider';
 import { HostKeyProvider } from './host-key.provider';
 import { SharedKeyProvider } from './shared-key.provider';
 
@@ -12,12 +12,10 @@ import { SharedKeyProvider } from './shared-key.provider';
 export const SECRET_PROVIDER_FACTORIES: Record<SecretProviderName, (settings: SecretSettings) => SecretProvider> = {
   host: (settings) => new HostKeyProvider({ keyFile: settings.hostKeyFile }),
   'shared-key': (settings) => new SharedKeyProvider({ keyFile: settings.sharedKeyFile, keyBase64: settings.sharedKey }),
-  'azure-key-vault': () => {
-    throw new SecretProviderUnavailableError('azure-key-vault', 'it is not available in this build yet; use host or shared-key');
-  },
+  'azure-key-vault': (settings) => new AzureKeyVaultProvider({ vaultUrl: settings.akvUrl, cacheSeconds: settings.akvCacheSeconds }),
 };
 
-/** The provider `name` (default: the configured one). Keys are read on first use, not here. */
+/** The provider `name` (default: the configured one). Keys are read and vaults reached on first use, not here. */
 export function createSecretProvider(settings: SecretSettings, name: SecretProviderName = settings.provider): SecretProvider {
   return SECRET_PROVIDER_FACTORIES[name](settings);
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { SecretProviderName } from '@identitymesh/domain';
-import type { ProtectedSecret, SecretProvider, SecretRecord, SecretRecords } from '../secret-provider';
+import type { ProtectedSecret, SecretProvider, SecretRecord, SecretRecords, SecretReplacement } from '../secret-provider';
 import {
   SecretNotFoundError,
   SecretProviderUnavailableError,
@@ -15,6 +15,7 @@ import { SecretStore } from './secret.store';
 /** An envelope provider over an in-memory key: the store's logic without key files. */
 class KeyedProvider implements SecretProvider {
   readonly forgotten: string[] = [];
+  readonly replacements: Array<SecretReplacement | undefined> = [];
   private readonly kek: EnvelopeKey;
 
   constructor(
@@ -32,8 +33,9 @@ class KeyedProvider implements SecretProvider {
   async unprotect(reference: string, version: number, stored: ProtectedSecret) {
     return openEnvelope(stored.ciphertext, this.kek, { reference, version });
   }
-  async forget(reference: string) {
+  async forget(reference: string, _stored: ProtectedSecret, replacedBy?: SecretReplacement) {
     this.forgotten.push(reference);
+    this.replacements.push(replacedBy);
   }
 }
 
@@ -115,6 +117,8 @@ describe('SecretStore', () => {
     expect(described).toMatchObject({ version: 2, createdAt: t0, rotatedAt: t1 });
     expect(await store.get('a/b')).toBe('two');
     expect(host.forgotten).toEqual(['a/b']);
+    const now = records.rows.get('a/b');
+    expect(host.replacements).toEqual([{ provider: 'host', ciphertext: now?.ciphertext, keyId: now?.keyId }]);
   });
 
   it('rotates only an existing secret', async () => {
@@ -141,6 +145,8 @@ describe('SecretStore', () => {
     await store.set('a/b', 'x');
     await store.delete('a/b');
     expect(host.forgotten).toEqual(['a/b']);
+    // Nothing replaced it: a provider that keeps values elsewhere may now remove the value itself.
+    expect(host.replacements).toEqual([undefined]);
     await expect(store.get('a/b')).rejects.toBeInstanceOf(SecretNotFoundError);
     await expect(store.delete('a/b')).rejects.toBeInstanceOf(SecretNotFoundError);
     await expect(store.describe('a/b')).rejects.toBeInstanceOf(SecretNotFoundError);
@@ -193,6 +199,9 @@ describe('SecretStore', () => {
       expect(await sharedOnly.get('a/one')).toBe('1');
       expect(await sharedOnly.get('a/two')).toBe('2b');
       expect(host.forgotten.sort()).toEqual(['a/one', 'a/two', 'a/two']);
+      // The rotation was replaced by a newer host version; the rewrap by what the shared key now holds.
+      expect(host.replacements.map((r) => r?.provider)).toEqual(['host', 'shared-key', 'shared-key']);
+      expect(host.replacements[2]).toEqual({ provider: 'shared-key', ciphertext: records.rows.get('a/two')?.ciphertext, keyId: result.keyId });
     });
 
     it('leaves secrets already under the target key alone', async () => {

@@ -1,5 +1,5 @@
 import type { SecretProviderName } from '@identitymesh/domain';
-import type { SecretProvider, SecretRecord, SecretRecords } from '../secret-provider';
+import type { SecretProvider, SecretRecord, SecretRecords, SecretReplacement } from '../secret-provider';
 import { assertSecretReference, SecretNotFoundError, SecretProviderUnavailableError, SecretRewrapBlockedError, SecretUnavailableError } from '../secret.errors';
 import type { SecretProviderSource } from '../providers/create-secret-provider';
 
@@ -108,7 +108,10 @@ export class SecretStore {
       rewrapped.push({ ...record, provider: target.name, ciphertext: stored.ciphertext, keyId: stored.keyId });
     }
     await this.records.saveAll(rewrapped);
-    for (const { record } of opened) await this.forget(record);
+    for (const [index, { record }] of opened.entries()) {
+      const replacement = rewrapped[index];
+      await this.forget(record, { provider: replacement.provider, ciphertext: replacement.ciphertext, keyId: replacement.keyId });
+    }
     return { provider: target.name, keyId, rewrapped: rewrapped.length, unchanged: records.length - pending.length };
   }
 
@@ -127,7 +130,7 @@ export class SecretStore {
       rotatedAt: existing ? now : null,
     };
     await this.records.save(record);
-    if (existing) await this.forget(existing);
+    if (existing) await this.forget(existing, { provider: record.provider, ciphertext: record.ciphertext, keyId: record.keyId });
     return describeRecord(record);
   }
 
@@ -146,9 +149,9 @@ export class SecretStore {
     return provider.unprotect(record.reference, record.version, { ciphertext: record.ciphertext, keyId: record.keyId });
   }
 
-  private async forget(record: SecretRecord): Promise<void> {
+  private async forget(record: SecretRecord, replacedBy: SecretReplacement): Promise<void> {
     const provider = this.providers.get(record.provider);
-    await provider.forget?.(record.reference, { ciphertext: record.ciphertext, keyId: record.keyId });
+    await provider.forget?.(record.reference, { ciphertext: record.ciphertext, keyId: record.keyId }, replacedBy);
   }
 }
 

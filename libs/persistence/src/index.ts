@@ -8,6 +8,7 @@ export * from './lib/schema/schema.repository';
 export * from './lib/schema/schema.errors';
 export * from './lib/engine-registry/engine-registry.repository';
 export * from './lib/secrets/secret.repository';
+export * from './lib/key-ring/key-ring.repository';
 export * from './lib/audit/audit.repository';
 export * from './lib/persistence.module';
 export * from './lib/entities';

@@ -1,8 +1,9 @@
 // npm start: builds the Admin API and the Sync Engine, then runs both on the
 // embedded SQLite default under ./data (the single-instance topology), with
-// readable console output. Ctrl+C (or SIGTERM) stops both cleanly.
+// readable console output and an evaluation license it makes for itself.
+// Ctrl+C (or SIGTERM) stops both cleanly.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,13 +13,57 @@ const adminPort = env.IM_ADMIN_PORT || '8080';
 const enginePort = env.IM_ENGINE_PORT || '8081';
 const host = env.IM_BIND_ADDRESS || '127.0.0.1';
 
-console.log('Building admin-api and sync-engine …');
-const build = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '-p', 'admin-api', 'sync-engine', '--output-style=static'], {
+const dataDir = env.IM_DATA_DIR ? resolve(root, env.IM_DATA_DIR) : join(root, 'data');
+
+console.log('Building admin-api, sync-engine and the license tool …');
+const build = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '-p', 'admin-api', 'sync-engine', 'license-tool', '--output-style=static'], {
   cwd: root,
   env,
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 if (build.status !== 0) process.exit(build.status ?? 1);
+
+const licenseTool = join(root, 'dist/tools/license/main.js');
+const runLicenseTool = (...args) => spawnSync(process.execPath, [licenseTool, ...args], { cwd: root, encoding: 'utf8' });
+
+/**
+ * The demo's own vendor: a key pair and a 30-day evaluation license under
+ * <data>/evaluation/, made on the first run and renewed once expired. The apps
+ * are told only where the license and the public key are; the private key is
+ * used by this script alone (and IM_LICENSE_PUBLIC_KEYS refuses a private key).
+ */
+function evaluationLicense() {
+  const dir = join(dataDir, 'evaluation');
+  const privateKey = join(dir, 'vendor-private.pem');
+  const publicKey = join(dir, 'vendor-public.pem');
+  const file = join(dir, 'license.key');
+  const fail = (step, result, fatal = true) => {
+    console.error(`npm start: ${step} failed: ${(result.stderr || result.stdout).trim()}`);
+    if (fatal) process.exit(1);
+  };
+  if (!existsSync(privateKey) || !existsSync(publicKey)) {
+    // Half a key pair can't be completed; a new pair means a new license too.
+    for (const path of [privateKey, publicKey, file]) rmSync(path, { force: true });
+    const keygen = runLicenseTool('keygen', '--out', dir);
+    if (keygen.status !== 0) fail('making the evaluation key pair', keygen);
+  }
+  const renew = (fatal) => {
+    const verify = runLicenseTool('verify', file, '--public-key', publicKey);
+    if (verify.status === 0) return;
+    const issue = runLicenseTool('issue', '--key', privateKey, '--customer', 'IdentityMesh evaluation (npm start)', '--expires', '+30', '--evaluation', '--out', file, '--force');
+    if (issue.status !== 0) return fail('issuing the evaluation license', issue, fatal);
+    const why = verify.status === 66 ? 'created' : verify.status === 2 ? 'renewed (the previous one expired)' : `replaced (${verify.stderr.trim()})`;
+    console.log(`Evaluation license ${why}: ${file}`);
+  };
+  renew(true);
+  // The apps pick a replaced file up without a restart, so a demo left running past 30 days keeps going.
+  setInterval(() => renew(false), 3_600_000).unref();
+  return { IM_LICENSE_FILE: file, IM_LICENSE_PUBLIC_KEYS: publicKey };
+}
+
+// An operator's own license settings win; the evaluation license is only the default.
+const ownLicense = Boolean(env.IM_LICENSE_FILE || env.IM_LICENSE_PUBLIC_KEYS);
+if (!ownLicense) Object.assign(env, evaluationLicense());
 
 const children = new Map();
 let stopping = false;
@@ -75,6 +120,28 @@ function stopAll(signal, code = 0) {
 process.on('SIGINT', () => stopAll('SIGTERM'));
 process.on('SIGTERM', () => stopAll('SIGTERM'));
 
+/** What the Admin API says about its license, for the banner. */
+async function describeLicense(adminUrl) {
+  try {
+    const license = await (await fetch(`${adminUrl}/api/license`)).json();
+    if (license.status !== 'valid') return `${license.status}: ${license.reason}`;
+    const kind = license.evaluation ? 'EVALUATION license (made by npm start; not for production)' : `license for "${license.customer}"`;
+    return `${kind}, valid until ${license.expiresAt}   ${adminUrl}/api/license`;
+  } catch (error) {
+    return `unknown (${error.message})`;
+  }
+}
+
+/** Says which readiness checks are down, so a launch that never gets ready is not silent. */
+async function reportNotReady(app, url) {
+  try {
+    const report = await (await fetch(url)).json();
+    for (const check of report.checks.filter((c) => c.status !== 'up')) console.error(`${app} is not ready: ${check.name}: ${check.detail}`);
+  } catch (error) {
+    console.error(`${app} is not ready: ${error.message}`);
+  }
+}
+
 async function waitReady(url, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !stopping) {
@@ -103,10 +170,16 @@ if (await waitReady(`${adminUrl}/health/ready`)) {
         'IdentityMesh is running (single-instance topology, embedded SQLite):',
         `  Admin API    ${adminUrl}   health ${adminUrl}/health/ready   metrics ${adminUrl}/metrics`,
         `  Sync Engine  ${engineUrl}   health ${engineUrl}/health/ready   metrics ${engineUrl}/metrics`,
-        `  Data         ${env.IM_DATA_DIR ? resolve(root, env.IM_DATA_DIR) : join(root, 'data')} (database identitymesh.sqlite, logs/identitymesh-YYYYMMDD.log)`,
+        `  Data         ${dataDir} (database identitymesh.sqlite, logs/identitymesh-YYYYMMDD.log)`,
+        `  License      ${await describeLicense(adminUrl)}`,
+        ...(ownLicense ? [] : [`               ${env.IM_LICENSE_FILE}, trusting only ${env.IM_LICENSE_PUBLIC_KEYS}`]),
         'Press Ctrl+C to stop both.',
         '',
       ].join('\n'),
     );
+  } else if (!stopping) {
+    await reportNotReady('sync-engine', `${engineUrl}/health/ready`);
   }
+} else if (!stopping) {
+  await reportNotReady('admin-api', `${adminUrl}/health/ready`);
 }

@@ -2,6 +2,7 @@ import { Global, Module, Type } from '@nestjs/common';
 import { HealthModule, MetricsModule, MetricsRegistry } from '@identitymesh/platform';
 import { PersistenceHealthModule, PersistenceModule } from '@identitymesh/persistence';
 import { SyncEngineConfig } from './config/sync-engine.config';
+import { LicenseModule } from './license/license.module';
 import { RegistryModule } from './registry/registry.module';
 
 /** The Sync Engine for one configuration; features are added as folders beside this file. */
@@ -18,6 +19,7 @@ export function buildAppModule(config: SyncEngineConfig): Type<unknown> {
       PersistenceModule.forRoot(config.database, { autoMigrate: config.database.autoMigrate }),
       PersistenceHealthModule,
       RegistryModule,
+      LicenseModule,
     ],
   })
   class SyncEngineModule {

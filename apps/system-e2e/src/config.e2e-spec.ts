@@ -20,6 +20,9 @@ describe('configuration errors at start-up', () => {
     ['sync-engine', { IM_LOG_LEVEL: 'loud' }, 'IM_LOG_LEVEL'],
     ['sync-engine', { IM_ENGINE_HEARTBEAT_SECONDS: '30', IM_ENGINE_STALE_AFTER_SECONDS: '40' }, 'IM_ENGINE_STALE_AFTER_SECONDS'],
     ['sync-engine', { IM_CLUSTER_MODE: 'cluster' }, 'IM_CLUSTER_MODE'],
+    ['admin-api', { IM_LICENSE_PUBLIC_KEYS: 'no-such-key.pem' }, 'IM_LICENSE_PUBLIC_KEYS'],
+    ['admin-api', { IM_LICENSE_FILE: tmpdir() }, 'IM_LICENSE_FILE'],
+    ['sync-engine', { IM_LICENSE_PUBLIC_KEYS: 'not-a-key' }, 'IM_LICENSE_PUBLIC_KEYS'],
     ['relay-agent', { IM_HUB_URL: 'not a url' }, 'IM_HUB_URL'],
     ['relay-agent', { IM_CLUSTER_MODE: 'cluster' }, 'IM_CLUSTER_MODE'],
   ];

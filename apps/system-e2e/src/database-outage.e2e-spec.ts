@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { AppProcess, freePort, waitForStatus } from './support/app-process';
+import { licensedEnv } from './support/license';
 
 /**
  * A database outage shows up as a failing readiness probe, not as a crash:
@@ -30,7 +31,7 @@ describe('readiness through a PostgreSQL outage', () => {
 
   it('goes 503 while the database refuses connections and 200 when it is back', async () => {
     const port = await freePort();
-    const env = { IM_DATA_DIR: dataDir, IM_ADMIN_PORT: String(port), IM_DB_AUTO_MIGRATE: 'true', ...db.env };
+    const env = { IM_DATA_DIR: dataDir, IM_ADMIN_PORT: String(port), IM_DB_AUTO_MIGRATE: 'true', ...db.env, ...licensedEnv(dataDir) };
     app = AppProcess.start('admin-api', env);
     const url = `http://127.0.0.1:${port}/health/ready`;
     await waitForStatus(url, 200, app);

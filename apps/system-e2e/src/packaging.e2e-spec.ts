@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppName, AppProcess, freePort, waitForStatus, WORKSPACE_ROOT } from './support/app-process';
+import { licensedEnv } from './support/license';
 
 /**
  * Each app ships on its own: its build folder, with nothing but the
@@ -37,7 +38,13 @@ describe.each([
     async () => {
       execFileSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: folder, stdio: 'pipe', timeout: 540_000 });
       const port = await freePort();
-      proc = AppProcess.start(app, { IM_DATA_DIR: join(folder, 'data'), [portSetting]: String(port), IM_HUB_URL: 'https://hub.identitymesh.test' }, { main: join(folder, 'main.js'), cwd: folder });
+      // The Admin API is ready only with a license; the relay agent needs none.
+      const license = app === 'admin-api' ? licensedEnv(join(folder, 'data')) : {};
+      proc = AppProcess.start(
+        app,
+        { IM_DATA_DIR: join(folder, 'data'), [portSetting]: String(port), IM_HUB_URL: 'https://hub.identitymesh.test', ...license },
+        { main: join(folder, 'main.js'), cwd: folder },
+      );
       await waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, proc, 60_000);
       expect(await proc.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     },

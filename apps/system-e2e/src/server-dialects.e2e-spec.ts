@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppProcess, freePort, waitForStatus } from './support/app-process';
+import { licensedEnv } from './support/license';
 
 /**
  * On a server database nothing migrates by itself: an app refuses a schema it
@@ -13,9 +14,11 @@ describe.each(['postgres', 'mariadb'] as const)('admin-api and sync-engine on %s
   const dataDir = mkdtempSync(join(tmpdir(), `im-e2e-${dialect}-`));
   const processes: AppProcess[] = [];
   let db: ThrowawayDatabase;
+  let license: Record<string, string> = {};
 
   beforeAll(async () => {
     db = await createThrowawayDatabase(dialect);
+    license = licensedEnv(dataDir);
   });
   afterAll(async () => {
     await Promise.all(processes.map((p) => p.ensureStopped()));
@@ -24,7 +27,7 @@ describe.each(['postgres', 'mariadb'] as const)('admin-api and sync-engine on %s
   });
 
   const start = (app: 'admin-api' | 'sync-engine', env: Record<string, string>, args: string[] = []) => {
-    const proc = AppProcess.start(app, { IM_DATA_DIR: dataDir, ...db.env, ...env }, { args });
+    const proc = AppProcess.start(app, { IM_DATA_DIR: dataDir, ...db.env, ...license, ...env }, { args });
     processes.push(proc);
     return proc;
   };

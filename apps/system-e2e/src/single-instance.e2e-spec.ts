@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppProcess, freePort, logFileRecords, waitForStatus } from './support/app-process';
+import { licensedEnv } from './support/license';
 
 /**
  * The single-instance topology on the embedded default, as `npm start` runs
@@ -16,10 +17,12 @@ describe('single-instance topology on the embedded SQLite default', () => {
   let engineUrl = '';
   let admin: AppProcess;
   let engine: AppProcess;
+  let license: Record<string, string> = {};
 
   beforeAll(async () => {
     adminUrl = `http://127.0.0.1:${await freePort()}`;
     engineUrl = `http://127.0.0.1:${await freePort()}`;
+    license = licensedEnv(dataDir);
   });
 
   afterAll(async () => {
@@ -33,6 +36,7 @@ describe('single-instance topology on the embedded SQLite default', () => {
     IM_ENGINE_PORT: new URL(engineUrl).port,
     IM_ENGINE_HEARTBEAT_SECONDS: '1',
     IM_ENGINE_STALE_AFTER_SECONDS: '3',
+    ...license,
     ...extra,
   });
 
@@ -45,6 +49,7 @@ describe('single-instance topology on the embedded SQLite default', () => {
     expect(body.checks.map((c) => [c.name, c.status])).toEqual([
       ['database', 'up'],
       ['schema', 'up'],
+      ['license', 'up'],
     ]);
     expect(body.checks[1].detail).toContain('at expected version');
     expect((await fetch(`${adminUrl}/health/live`)).status).toBe(200);
@@ -55,7 +60,8 @@ describe('single-instance topology on the embedded SQLite default', () => {
     processes.push(engine);
     const res = await waitForStatus(`${engineUrl}/health/ready`, 200, engine);
     const body = (await res.json()) as { checks: Array<{ name: string; status: string; detail: string }> };
-    expect(body.checks.map((c) => c.name).sort()).toEqual(['database', 'engine-registry', 'schema']);
+    expect(body.checks.map((c) => c.name).sort()).toEqual(['database', 'engine-registry', 'license', 'schema']);
+    expect(body.checks.find((c) => c.name === 'license')?.detail).toMatch(/^valid: license [0-9a-f-]{36} for "Contoso"/);
     expect(body.checks.find((c) => c.name === 'engine-registry')?.detail).toMatch(/\(active\)$/);
   });
 

@@ -3,3 +3,4 @@ export * from './lib/trusted-keys';
 export * from './lib/license-format';
 export * from './lib/license-settings';
 export * from './lib/license-monitor';
+export * from './lib/license-remedy';

@@ -12,6 +12,7 @@ import {
   RawSettings,
   setting,
 } from '@identitymesh/platform';
+import { currentHost, LicenseSettings, LicenseSettingsError, loadLicenseSettings } from '@identitymesh/license';
 import type { EngineConflictPolicy } from '@identitymesh/domain';
 
 const syncEngineSettingsShape = {
@@ -19,6 +20,8 @@ const syncEngineSettingsShape = {
   IM_ENGINE_HEARTBEAT_SECONDS: setting.positiveInt(10),
   IM_ENGINE_STALE_AFTER_SECONDS: setting.positiveInt(45),
   IM_ENGINE_ON_CONFLICT: z.enum(['refuse', 'passive']).default('refuse'),
+  IM_LICENSE_FILE: setting.text().optional(),
+  IM_LICENSE_PUBLIC_KEYS: setting.text().optional(),
 };
 
 /** The Sync Engine's whole configuration, validated once at start and injected by class. */
@@ -33,6 +36,8 @@ export class SyncEngineConfig implements CommonConfig {
   /** `IM_ENGINE_PORT`: the engine's health and metrics. @default 8081 */
   port!: number;
   database!: DatabaseConfig;
+  /** `IM_LICENSE_FILE` and `IM_LICENSE_PUBLIC_KEYS`: where the license is and whose signature it must carry. */
+  license!: LicenseSettings;
   registry!: {
     /** `IM_ENGINE_HEARTBEAT_SECONDS` @default 10 */
     heartbeatMs: number;
@@ -54,11 +59,22 @@ export class SyncEngineConfig implements CommonConfig {
     return Object.assign(new SyncEngineConfig(), common, {
       port: own.IM_ENGINE_PORT,
       database: loadDatabaseConfig('sync-engine', common.dataDir, merged),
+      license: loadLicenseConfig(own, common.dataDir, merged),
       registry: {
         heartbeatMs: own.IM_ENGINE_HEARTBEAT_SECONDS * 1000,
         staleAfterMs: own.IM_ENGINE_STALE_AFTER_SECONDS * 1000,
         onConflict: own.IM_ENGINE_ON_CONFLICT,
       },
     });
+  }
+}
+
+/** The license settings, with a problem reported like any other bad setting (exit 78, the setting's name). */
+function loadLicenseConfig(own: { IM_LICENSE_FILE?: string; IM_LICENSE_PUBLIC_KEYS?: string }, dataDir: string, env: RawSettings): LicenseSettings {
+  try {
+    return loadLicenseSettings({ file: own.IM_LICENSE_FILE, publicKeys: own.IM_LICENSE_PUBLIC_KEYS }, dataDir, currentHost(env));
+  } catch (error) {
+    if (error instanceof LicenseSettingsError) throw new ConfigError([{ setting: error.setting, problem: error.problem }]);
+    throw error;
   }
 }

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { issueLicense } from './license-format';
-import { LicenseFileAccess, LicenseMonitor, LicenseState } from './license-monitor';
+import { LicenseFileAccess, LicenseMonitor, LicenseState, summarizeLicenseState } from './license-monitor';
 import { keyIdOf } from './trusted-keys';
 
 const vendor = generateKeyPairSync('ed25519');
@@ -138,5 +138,28 @@ describe('LicenseMonitor', () => {
       ['valid', 'expired'],
       ['invalid', 'valid'],
     ]);
+  });
+
+  it('tells subscribers of later changes too, until they unsubscribe', () => {
+    const seen: string[] = [];
+    const unsubscribe = monitor.subscribe((state) => seen.push(state.status));
+    monitor.current();
+    file.write(license('lic-1', '2025-12-31T23:59:59Z'));
+    monitor.current();
+    unsubscribe();
+    file.write(undefined);
+    monitor.current();
+    expect(seen).toEqual(['missing', 'valid']);
+    expect(changes.map(([status]) => status)).toEqual(['missing', 'valid', 'missing']);
+  });
+
+  it('summarizes a state in one line with its code, marking an evaluation license', () => {
+    expect(summarizeLicenseState(monitor.current())).toBe(`missing (LICENSE_MISSING): there is no license file at ${FILE}`);
+    file.write(license('lic-1', '2025-12-31T23:59:59Z', true));
+    expect(summarizeLicenseState(monitor.current())).toBe(
+      'valid: evaluation license lic-1 for "Contoso", valid until 2025-12-31T23:59:59.000Z (EVALUATION license, not for production use)',
+    );
+    now = new Date('2026-01-01T00:00:00Z');
+    expect(summarizeLicenseState(monitor.current())).toBe('expired (LICENSE_EXPIRED): evaluation license lic-1 for "Contoso" expired on 2025-12-31T23:59:59.000Z');
   });
 });

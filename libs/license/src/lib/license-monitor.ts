@@ -44,8 +44,10 @@ export interface LicenseMonitorOptions {
   /** @default the node:fs file system */
   files?: LicenseFileAccess;
   /** Called from {@link LicenseMonitor.current} when the state differs from the previous one (first call included). */
-  onChange?: (state: LicenseState, previous: LicenseState | undefined) => void;
+  onChange?: LicenseChangeListener;
 }
+
+export type LicenseChangeListener = (state: LicenseState, previous: LicenseState | undefined) => void;
 
 type Outcome = { payload: LicensePayload } | { error: LicenseError };
 
@@ -60,13 +62,28 @@ export class LicenseMonitor {
   private last: LicenseState | undefined;
   private readonly now: () => Date;
   private readonly files: LicenseFileAccess;
+  private readonly listeners: LicenseChangeListener[] = [];
 
   constructor(
     readonly settings: LicenseSettings,
-    private readonly options: LicenseMonitorOptions = {},
+    options: LicenseMonitorOptions = {},
   ) {
     this.now = options.now ?? (() => new Date());
     this.files = options.files ?? nodeLicenseFileAccess;
+    if (options.onChange) this.listeners.push(options.onChange);
+  }
+
+  /**
+   * Adds a listener called like {@link LicenseMonitorOptions.onChange}, for
+   * code that gets the monitor from elsewhere (a Nest provider). Returns the
+   * function that removes it.
+   */
+  subscribe(listener: LicenseChangeListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const index = this.listeners.indexOf(listener);
+      if (index >= 0) this.listeners.splice(index, 1);
+    };
   }
 
   current(): LicenseState {
@@ -74,7 +91,7 @@ export class LicenseMonitor {
     const state = { ...this.evaluate(this.outcome(), checkedAt), file: this.settings.file, checkedAt };
     const previous = this.last;
     this.last = state;
-    if (!previous || stateKey(previous) !== stateKey(state)) this.options.onChange?.(state, previous);
+    if (!previous || stateKey(previous) !== stateKey(state)) for (const listener of [...this.listeners]) listener(state, previous);
     return state;
   }
 
@@ -119,6 +136,15 @@ export class LicenseMonitor {
     const license = outcome.payload;
     return { status: 'valid', reason: `${describeLicense(license)}, valid until ${license.expiresAt}`, license };
   }
+}
+
+/**
+ * The state in one line, as readiness checks show it: `valid: …` or
+ * `expired (LICENSE_EXPIRED): …`, the code being what monitoring matches on.
+ */
+export function summarizeLicenseState(state: LicenseState): string {
+  if (state.status === 'valid') return `valid: ${state.reason}${state.license?.evaluation ? ' (EVALUATION license, not for production use)' : ''}`;
+  return `${state.status} (${state.code}): ${state.reason}`;
 }
 
 function fromError(error: LicenseError): Pick<LicenseState, 'status' | 'code' | 'reason' | 'license'> {

@@ -41,6 +41,14 @@ describe('loadLicenseSettings', () => {
     expect(settings.trustedKeys.map((k) => k.keyId)).toEqual([keyIdOf(publicKey)]);
   });
 
+  it('reports a directory given as the license file under the name IM_LICENSE_FILE', () => {
+    const directoryHost = { ...host('linux'), isDirectory: (path: string) => path === '/etc/identitymesh' };
+    const load = () => loadLicenseSettings({ file: '/etc/identitymesh' }, '/data', directoryHost, noFiles);
+    expect(load).toThrow(LicenseSettingsError);
+    expect(load).toThrow('IM_LICENSE_FILE: /etc/identitymesh is a directory; name the license file itself (/etc/identitymesh/license.key)');
+    expect(loadLicenseSettings({ file: '/etc/identitymesh/license.key' }, '/data', directoryHost, noFiles).file).toBe('/etc/identitymesh/license.key');
+  });
+
   it('reports an unusable key entry under the name IM_LICENSE_PUBLIC_KEYS', () => {
     const load = () => loadLicenseSettings({ publicKeys: 'vendor.pem' }, '/data', host('linux'), noFiles);
     expect(load).toThrow(LicenseSettingsError);

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, posix, resolve, win32 } from 'node:path';
 import { parseTrustedKeys, TrustedKey, TrustedKeyError } from './trusted-keys';
 
@@ -12,6 +12,23 @@ export interface HostFacts {
   /** The environment (for `ProgramData` on Windows). */
   env: Record<string, string | undefined>;
   exists: (path: string) => boolean;
+  /** Whether the path is a directory; without it, a directory given as the license file is not caught at start. */
+  isDirectory?: (path: string) => boolean;
+}
+
+/** The host this process runs on; `env` is the app's merged settings (for `ProgramData`). */
+export function currentHost(env: Record<string, string | undefined>): HostFacts {
+  return { platform: process.platform, env, exists: existsSync, isDirectory };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch (error) {
+    // A path this process may not even stat is reported by the license check, with the OS's reason.
+    if ((error as NodeJS.ErrnoException).code === 'EACCES' || (error as NodeJS.ErrnoException).code === 'EPERM') return false;
+    throw error;
+  }
 }
 
 /**
@@ -60,10 +77,14 @@ export interface LicenseSettingsInput {
 export function loadLicenseSettings(
   input: LicenseSettingsInput,
   dataDir: string,
-  host: HostFacts = { platform: process.platform, env: {}, exists: existsSync },
+  host: HostFacts = currentHost({}),
   readFile: (path: string) => string | undefined = readTextIfPresent,
 ): LicenseSettings {
   const file = input.file ? (isAbsolute(input.file) ? input.file : resolve(dataDir, input.file)) : defaultLicenseFile(dataDir, host);
+  // A missing file is a state the apps report and recover from; a directory is a setting that can never work.
+  if (host.isDirectory?.(file)) {
+    throw new LicenseSettingsError('IM_LICENSE_FILE', `${file} is a directory; name the license file itself (${join(file, LICENSE_FILE_NAME)})`);
+  }
   try {
     return { file, trustedKeys: parseTrustedKeys(input.publicKeys, { baseDir: dataDir, readFile }) };
   } catch (error) {

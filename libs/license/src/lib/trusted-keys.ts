@@ -47,7 +47,7 @@ const PEM_PUBLIC_KEY = /-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY---
 
 /**
  * Reads a comma-separated list of trust entries (the syntax of
- * `IM_LICENSE_PUBLIC_KEYS` and of the license tool's `--trust`). Each entry
+ * `IM_LICENSE_PUBLIC_KEYS` and of the license tool's `--public-key`). Each entry
  * is either the path of a PEM file holding one or more public keys, or one
  * public key as base64 SPKI DER. Only Ed25519 public keys are accepted; a
  * private key is refused, because the product must never hold one.

@@ -47,7 +47,8 @@ function depConstraints(forTests) {
     },
     { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
     { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:domain', 'type:util', 'type:testing'] },
-    { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:domain', 'type:util'] },
+    // Test kits exercise the connector contract (the connector conformance kit).
+    { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:domain', 'type:util', 'type:sdk'] },
     // Scopes: shared libs serve every app; an app's own libs serve only it.
     { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
     { sourceTag: 'scope:admin-api', onlyDependOnLibsWithTags: ['scope:shared', 'scope:admin-api'] },

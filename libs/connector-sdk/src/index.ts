@@ -1,0 +1,2 @@
+export * from './lib/connector';
+export * from './lib/csv';

@@ -1,2 +1,3 @@
 export * from './lib/connector';
 export * from './lib/csv';
+export * from './lib/ldap';

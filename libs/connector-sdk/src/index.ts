@@ -1,3 +1,4 @@
 export * from './lib/connector';
 export * from './lib/csv';
 export * from './lib/ldap';
+export * from './lib/sql';

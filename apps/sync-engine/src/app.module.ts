@@ -4,6 +4,7 @@ import { PersistenceHealthModule, PersistenceModule } from '@identitymesh/persis
 import { SyncEngineConfig } from './config/sync-engine.config';
 import { LicenseModule } from './license/license.module';
 import { RegistryModule } from './registry/registry.module';
+import { RunsModule } from './runs/runs.module';
 
 /** The Sync Engine for one configuration; features are added as folders beside this file. */
 export function buildAppModule(config: SyncEngineConfig): Type<unknown> {
@@ -20,6 +21,7 @@ export function buildAppModule(config: SyncEngineConfig): Type<unknown> {
       PersistenceHealthModule,
       RegistryModule,
       LicenseModule,
+      RunsModule,
     ],
   })
   class SyncEngineModule {

@@ -13,6 +13,7 @@ import {
   setting,
 } from '@identitymesh/platform';
 import { currentHost, LicenseSettings, LicenseSettingsError, loadLicenseSettings } from '@identitymesh/license';
+import { resolveSecretSettings, SecretSettings, secretSettingsProblems, secretSettingsShape, SecretSettingsValues } from '@identitymesh/secrets';
 import type { EngineConflictPolicy } from '@identitymesh/domain';
 
 const syncEngineSettingsShape = {
@@ -20,9 +21,17 @@ const syncEngineSettingsShape = {
   IM_ENGINE_HEARTBEAT_SECONDS: setting.positiveInt(10),
   IM_ENGINE_STALE_AFTER_SECONDS: setting.positiveInt(45),
   IM_ENGINE_ON_CONFLICT: z.enum(['refuse', 'passive']).default('refuse'),
+  IM_ENGINE_MAX_CONCURRENT_RUNS: setting.positiveInt(4),
+  IM_ENGINE_RUN_POLL_MS: setting.positiveInt(1_000),
+  IM_ENGINE_LEASE_SECONDS: setting.positiveInt(60),
+  IM_ENGINE_MAX_RUN_RECOVERIES: setting.positiveInt(5),
   IM_LICENSE_FILE: setting.text().optional(),
   IM_LICENSE_PUBLIC_KEYS: setting.text().optional(),
+  ...secretSettingsShape,
 };
+
+/** A lease must outlast a few missed renewals (renewed every third of it) and a slow batch. */
+const MIN_LEASE_SECONDS = 15;
 
 /** The Sync Engine's whole configuration, validated once at start and injected by class. */
 export class SyncEngineConfig implements CommonConfig {
@@ -46,6 +55,18 @@ export class SyncEngineConfig implements CommonConfig {
     /** `IM_ENGINE_ON_CONFLICT`: what a second engine on the same database does. @default refuse */
     onConflict: EngineConflictPolicy;
   };
+  runs!: {
+    /** `IM_ENGINE_MAX_CONCURRENT_RUNS`: runs of different connectors at once; one connector's runs never overlap. @default 4 */
+    maxConcurrent: number;
+    /** `IM_ENGINE_RUN_POLL_MS`: how often the engine looks for queued runs. @default 1000 */
+    pollMs: number;
+    /** `IM_ENGINE_LEASE_SECONDS`: how long a connector lease lasts without renewal; renewed every third of it. @default 60 */
+    leaseMs: number;
+    /** `IM_ENGINE_MAX_RUN_RECOVERIES`: how often a run interrupted by an engine's death is resumed before it is failed. @default 5 */
+    maxRecoveries: number;
+  };
+  /** `IM_SECRETS_*`: how connectors' secret references are opened (the same settings as secretscli's). */
+  secrets!: SecretSettings;
 
   /** The one place the Sync Engine reads its environment. */
   static load(env: RawSettings = process.env, cwd = process.cwd()): SyncEngineConfig {
@@ -56,6 +77,12 @@ export class SyncEngineConfig implements CommonConfig {
     if (own.IM_ENGINE_STALE_AFTER_SECONDS <= own.IM_ENGINE_HEARTBEAT_SECONDS * 2) {
       throw new ConfigError([{ setting: 'IM_ENGINE_STALE_AFTER_SECONDS', problem: 'must be more than twice IM_ENGINE_HEARTBEAT_SECONDS, or one late heartbeat makes a live engine look dead' }]);
     }
+    if (own.IM_ENGINE_LEASE_SECONDS < MIN_LEASE_SECONDS) {
+      throw new ConfigError([{ setting: 'IM_ENGINE_LEASE_SECONDS', problem: `must be at least ${MIN_LEASE_SECONDS}, or a slow batch or two missed renewals would lose the lease (got "${own.IM_ENGINE_LEASE_SECONDS}")` }]);
+    }
+    const secrets = resolveSecretSettings(own as SecretSettingsValues, common.dataDir);
+    const secretProblems = secretSettingsProblems(secrets, [secrets.provider]);
+    if (secretProblems.length > 0) throw new ConfigError(secretProblems);
     return Object.assign(new SyncEngineConfig(), common, {
       port: own.IM_ENGINE_PORT,
       database: loadDatabaseConfig('sync-engine', common.dataDir, merged),
@@ -65,6 +92,13 @@ export class SyncEngineConfig implements CommonConfig {
         staleAfterMs: own.IM_ENGINE_STALE_AFTER_SECONDS * 1000,
         onConflict: own.IM_ENGINE_ON_CONFLICT,
       },
+      runs: {
+        maxConcurrent: own.IM_ENGINE_MAX_CONCURRENT_RUNS,
+        pollMs: own.IM_ENGINE_RUN_POLL_MS,
+        leaseMs: own.IM_ENGINE_LEASE_SECONDS * 1000,
+        maxRecoveries: own.IM_ENGINE_MAX_RUN_RECOVERIES,
+      },
+      secrets,
     });
   }
 }

@@ -2,8 +2,28 @@ import { DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicatio
 import { DataSource } from 'typeorm';
 import { DatabaseSettings } from './data-source/database-settings';
 import { openDatabase } from './data-source/open-database';
+import { ConnectorLeaseRepository } from './connector-lease/connector-lease.repository';
+import { ConnectorSpaceRepository } from './connector-space/connector-space.repository';
+import { ConnectorRepository } from './connector/connector.repository';
 import { EngineRegistryRepository } from './engine-registry/engine-registry.repository';
+import { RunRepository } from './run/run.repository';
 import { SchemaRepository } from './schema/schema.repository';
+import { SecretRepository } from './secrets/secret.repository';
+import { TransactionRunner } from './transaction/transaction';
+import { WatermarkRepository } from './watermark/watermark.repository';
+
+/** Everything a feature may inject: repositories and the transaction runner, each over the one DataSource. */
+const DATA_ACCESS = [
+  SchemaRepository,
+  EngineRegistryRepository,
+  SecretRepository,
+  ConnectorRepository,
+  ConnectorLeaseRepository,
+  ConnectorSpaceRepository,
+  RunRepository,
+  WatermarkRepository,
+  TransactionRunner,
+];
 
 export const DATA_SOURCE = Symbol('IdentityMeshDataSource');
 
@@ -41,10 +61,9 @@ export class PersistenceModule {
           },
         },
         DataSourceCloser,
-        { provide: SchemaRepository, useFactory: (ds: DataSource) => new SchemaRepository(ds), inject: [DATA_SOURCE] },
-        { provide: EngineRegistryRepository, useFactory: (ds: DataSource) => new EngineRegistryRepository(ds), inject: [DATA_SOURCE] },
+        ...DATA_ACCESS.map((type) => ({ provide: type, useFactory: (ds: DataSource) => new type(ds), inject: [DATA_SOURCE] })),
       ],
-      exports: [SchemaRepository, EngineRegistryRepository],
+      exports: DATA_ACCESS,
     };
   }
 }

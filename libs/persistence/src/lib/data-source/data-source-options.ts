@@ -4,6 +4,9 @@ import { ALL_ENTITIES } from '../entities';
 import { ALL_MIGRATIONS } from '../migrations';
 import { DatabaseSettings } from './database-settings';
 
+/** How long PostgreSQL lets a session sit idle inside an open transaction before ending it. */
+export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
+
 /** TypeORM's own bookkeeping table keeps the product prefix too. */
 export const MIGRATIONS_TABLE = 'IM_Migrations';
 
@@ -49,7 +52,16 @@ export function buildDataSourceOptions(settings: DatabaseSettings): DataSourceOp
         ...connection(settings),
         applicationName: settings.applicationName,
         poolSize: settings.poolSize,
-        extra: { connectionTimeoutMillis: 10_000 },
+        extra: {
+          connectionTimeoutMillis: 10_000,
+          // A process stopped in the middle of a transaction (SIGSTOP, a hung
+          // host) would hold its row locks until it resumes, and with them an
+          // engine's connector lease: the server ends such a session instead,
+          // so another engine can take the lease over (the stopped one's
+          // transaction rolls back). No transaction of the product waits on
+          // anything but the database while it is open.
+          idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+        },
       };
     case 'mariadb':
     case 'mysql':

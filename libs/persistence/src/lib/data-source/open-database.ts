@@ -1,12 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource } from 'typeorm';
+import type { Logger } from 'typeorm';
 import { withTransientRetry } from '../retry/retry-policy';
 import { withDatabaseLock } from '../schema/database-lock';
 import { SchemaMismatchError } from '../schema/schema.errors';
 import { SchemaRepository, SchemaState } from '../schema/schema.repository';
 import { buildDataSourceOptions } from './data-source-options';
 import { DatabaseSettings, describeDatabase } from './database-settings';
+import { serializeSqliteAccess } from './sqlite-serializer';
 
 /** The few log calls the persistence core makes; pino and Nest's Logger both fit. */
 export interface PersistenceLog {
@@ -16,20 +18,43 @@ export interface PersistenceLog {
 
 const silent: PersistenceLog = { info: () => undefined, warn: () => undefined };
 
+export interface ConnectOptions {
+  /**
+   * Called with every SQL statement the data source sends, BEGIN and COMMIT
+   * included: how tests and the benchmark count statements per object.
+   */
+  onQuery?: (sql: string) => void;
+}
+
 /** Connects, retrying while the server is briefly unreachable (restarting, failing over). */
-export async function connectDatabase(settings: DatabaseSettings, log: PersistenceLog = silent): Promise<DataSource> {
+export async function connectDatabase(settings: DatabaseSettings, log: PersistenceLog = silent, options: ConnectOptions = {}): Promise<DataSource> {
   if (settings.dialect === 'sqlite' && settings.sqliteFile) mkdirSync(dirname(settings.sqliteFile), { recursive: true });
   return withTransientRetry(
     'connect',
     async () => {
-      const dataSource = new DataSource(buildDataSourceOptions(settings));
-      return dataSource.initialize();
+      const onQuery = options.onQuery;
+      const dataSource = new DataSource({ ...buildDataSourceOptions(settings), ...(onQuery ? { logger: statementLogger(onQuery) } : {}) });
+      await dataSource.initialize();
+      serializeSqliteAccess(dataSource);
+      return dataSource;
     },
     {
       onRetry: ({ attempt, delayMs, error }) =>
         log.warn(`database ${describeDatabase(settings)} unreachable (attempt ${attempt}: ${(error as Error).message}); retrying in ${delayMs} ms`),
     },
   );
+}
+
+/** A TypeORM logger that reports each statement and nothing else. */
+function statementLogger(onQuery: (sql: string) => void): Logger {
+  return {
+    logQuery: (query) => onQuery(query),
+    logQueryError: () => undefined,
+    logQuerySlow: () => undefined,
+    logSchemaBuild: () => undefined,
+    logMigration: () => undefined,
+    log: () => undefined,
+  };
 }
 
 /**

@@ -57,7 +57,7 @@ describe.each(TEST_DIALECTS)('engine registry on %s', (dialect) => {
     expect(await repo.heartbeat('never-registered', new Date())).toBe(false);
   });
 
-  it('releases the leases of an engine when it stops', async () => {
+  it('ends the leases of an engine when it stops, keeping their rows and fencing tokens', async () => {
     const repo = new EngineRegistryRepository(a);
     const [winner] = await repo.listRecent(new Date(0));
     const connectorId = randomUUID();
@@ -80,8 +80,12 @@ describe.each(TEST_DIALECTS)('engine registry on %s', (dialect) => {
     });
     expect((await repo.listRecent(new Date(0)))[0].leases).toEqual([expect.objectContaining({ connectorId, fencingToken: 7 })]);
 
-    await repo.markStopped(winner.id, new Date());
-    expect(await a.getRepository(ConnectorLeaseEntity).count()).toBe(0);
+    const stoppedAt = new Date();
+    await repo.markStopped(winner.id, stoppedAt);
+    const [ended] = await a.getRepository(ConnectorLeaseEntity).find();
+    expect(ended).toMatchObject({ connectorId, engineInstanceId: winner.id, fencingToken: 7 });
+    expect(ended.expiresAt.getTime()).toBeLessThanOrEqual(stoppedAt.getTime());
+    expect((await repo.listRecent(new Date(0))).find((e) => e.id === winner.id)?.leases).toEqual([]);
     expect(await repo.heartbeat(winner.id, new Date())).toBe(false);
     // A stopped engine no longer blocks a new one.
     expect((await register(b, 'engine-3', new Date())).kind).toBe('active');

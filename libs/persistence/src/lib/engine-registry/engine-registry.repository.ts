@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { In, LessThan, MoreThanOrEqual } from 'typeorm';
+import { In, LessThan, MoreThan, MoreThanOrEqual } from 'typeorm';
 import type { EngineInstanceView } from '@identitymesh/domain';
 import { EngineInstanceEntity } from '../entities/engine-instance.entity';
 import { ConnectorLeaseEntity } from '../entities/connector-lease.entity';
@@ -57,24 +57,28 @@ export class EngineRegistryRepository {
     await this.dataSource.getRepository(EngineInstanceEntity).update({ id }, { status: 'active', heartbeatAt: at });
   }
 
-  /** Marks the engine stopped and gives back its leases in one transaction, so no lease outlives its owner's clean exit. */
+  /**
+   * Marks the engine stopped and ends its leases in one transaction, so no
+   * lease outlives its owner's clean exit. The lease rows stay (expired): a
+   * connector's fencing token must keep growing across holders.
+   */
   async markStopped(id: string, at: Date): Promise<void> {
     await withTransientRetry('engine stop', () =>
       this.dataSource.transaction(async (manager) => {
-        await manager.getRepository(ConnectorLeaseEntity).delete({ engineInstanceId: id });
+        await manager.getRepository(ConnectorLeaseEntity).update({ engineInstanceId: id, expiresAt: MoreThan(at) }, { expiresAt: at });
         await manager.getRepository(EngineInstanceEntity).update({ id }, { status: 'stopped', stoppedAt: at, heartbeatAt: at });
       }),
     );
   }
 
-  /** Engines that heartbeated since `since`, newest first, with the leases each holds. */
+  /** Engines that heartbeated since `since`, newest first, with the unexpired leases each holds. */
   async listRecent(since: Date): Promise<Array<EngineInstanceView & { leases: LeaseView[] }>> {
     const recent = await this.dataSource.getRepository(EngineInstanceEntity).find({
       where: { heartbeatAt: MoreThanOrEqual(since) },
       order: { heartbeatAt: 'DESC' },
     });
     const leases = recent.length
-      ? await this.dataSource.getRepository(ConnectorLeaseEntity).find({ where: { engineInstanceId: In(recent.map((i) => i.id)) } })
+      ? await this.dataSource.getRepository(ConnectorLeaseEntity).find({ where: { engineInstanceId: In(recent.map((i) => i.id)), expiresAt: MoreThan(new Date()) } })
       : [];
     return recent.map((i) => ({
       ...toView(i),

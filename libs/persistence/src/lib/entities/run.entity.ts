@@ -63,6 +63,14 @@ export class RunEntity {
   @Column(integerColumn({ default: 0 }))
   heldDeletes: number;
 
+  /**
+   * Times the run was found running under an engine that had stopped without
+   * finishing it (kill -9, host crash) and was queued again to resume. Bounded,
+   * so a run that brings its engine down every time is failed, not retried forever.
+   */
+  @Column(integerColumn({ default: 0 }))
+  recoveries: number;
+
   @Column(stringColumn(255, { nullable: true }))
   deletesApprovedBy: string | null;
 

@@ -238,6 +238,7 @@ describe.each(TEST_DIALECTS)('column round trip on %s', (dialect) => {
       exported: 0,
       errors: 0,
       heldDeletes: 0,
+      recoveries: 0,
       deletesApprovedBy: null,
       deletesApprovedAt: null,
       message: null,

@@ -1,0 +1,506 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import { Brackets, In } from 'typeorm';
+import type { PendingImport } from '@identitymesh/domain';
+import type { JsonObject } from '../entities/column-types';
+import { ConnectorSpaceObjectEntity } from '../entities/connector-space-object.entity';
+import { CsReferenceEntity } from '../entities/cs-reference.entity';
+import { insertRows } from '../data-source/bulk-insert';
+import { chunked, driverTypeOf, rowsPerStatement } from '../data-source/dialect';
+import { managerOf, Transaction } from '../transaction/transaction';
+
+/** One value of a reference attribute of a staged object. */
+export interface StagedReference {
+  attributeName: string;
+  /** The target as the system names it: its anchor, or the hash of its normalized DN. */
+  targetKey: string;
+}
+
+/** One object of an import batch, prepared by the engine (normalized, hashed, validated against {@link ConnectorSpaceLimits}). */
+export interface StagedObject {
+  objectType: string;
+  anchor: string;
+  distinguishedName: string | null;
+  dnHash: string | null;
+  /** The non-reference attributes; references live in `references` (IM_CsReferences rows). */
+  attributes: JsonObject;
+  /** Covers attributes, references and DN: equal hash, nothing to write. */
+  attributeHash: string;
+  references: StagedReference[];
+}
+
+/** An object named by anchor; without an object type it names the anchor in every type. */
+export interface ObjectKey {
+  objectType?: string;
+  anchor: string;
+}
+
+export interface ImportBatchInput {
+  connectorId: string;
+  runId: string;
+  upserts: StagedObject[];
+  deletes: Array<{ objectType: string; anchor: string }>;
+  /**
+   * Objects the source still holds but could not read this time (per-object
+   * errors that carry an anchor): left as staged, and counted as seen so the
+   * end of a full import does not take them for deleted.
+   */
+  unreadable: ObjectKey[];
+  /**
+   * A full import, or a delta that is a whole snapshot: every object read is
+   * marked seen by this run (`lastRunId`), so {@link markUnseenAsDeleted} can
+   * find the ones the source no longer has.
+   */
+  markSeen: boolean;
+  /** The connector's schema has reference attributes: diff IM_CsReferences rows of changed objects. @default true */
+  withReferences?: boolean;
+  now: Date;
+}
+
+export interface StagedBatchResult {
+  added: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  /** The CSO ids of the batch's existing objects, by {@link objectKey} (and by `\u0000anchor` for untyped keys). */
+  existingIds: Map<string, string>;
+}
+
+/** The column sizes a staged object must fit; the engine turns an object that does not into a per-object error. */
+export interface ConnectorSpaceLimits {
+  objectTypeLength: number;
+  anchorLength: number;
+  distinguishedNameLength: number;
+  attributeNameLength: number;
+  targetKeyLength: number;
+  /** UTF-8 bytes of the attributes' JSON; MariaDB/MySQL TEXT holds 64 KiB, the other dialects have no practical limit. */
+  attributesBytes: number;
+}
+
+/** A staged object as read back. */
+export interface ConnectorSpaceObjectView {
+  id: string;
+  connectorId: string;
+  objectType: string;
+  anchor: string;
+  distinguishedName: string | null;
+  dnHash: string | null;
+  attributes: JsonObject;
+  attributeHash: string;
+  meshObjectId: string | null;
+  pendingImport: PendingImport;
+  lastRunId: string | null;
+  version: number;
+}
+
+/** How reference attributes name their targets, for {@link ConnectorSpaceRepository.resolveReferences}. */
+export interface ReferenceResolution {
+  /** Attributes whose values are other objects' anchors, and the object types those may be. */
+  byAnchor: { attributeNames: string[]; objectTypes: string[] };
+  /** Attributes whose values are other objects' DNs (stored as DN hashes). */
+  byDn: { attributeNames: string[] };
+}
+
+/** The key of an object within one connector. */
+export function objectKey(objectType: string, anchor: string): string {
+  return `${objectType}\u0000${anchor}`;
+}
+
+// Parameters of one row in each multi-row statement.
+const CSO_INSERT_PARAMETERS = 17;
+const CSO_CASE_COLUMNS = ['attributes', 'attributeHash', 'distinguishedName', 'dnHash', 'pendingImport'] as const;
+const CSO_UPDATE_PARAMETERS = CSO_CASE_COLUMNS.length * 2 + 1;
+const REFERENCE_PARAMETERS = 4;
+const REFERENCE_KEY_PARAMETERS = 3;
+
+interface ExistingRow {
+  id: string;
+  objectType: string;
+  anchor: string;
+  attributeHash: string;
+  pendingImport: PendingImport;
+  lastRunId: string | null;
+}
+
+interface ChangedRow {
+  id: string;
+  object: StagedObject;
+  pendingImport: PendingImport;
+}
+
+/**
+ * `IM_ConnectorSpaceObjects` and `IM_CsReferences`: the connector space.
+ *
+ * An import batch is staged set-based in a few statements whatever its size:
+ * one read of the batch's existing objects, one multi-row insert of new ones,
+ * one multi-row update of changed ones, one update marking unchanged ones
+ * seen, one marking deletes, and the reference rows of new and changed
+ * objects as a diff (each chunked only by the dialect's parameter limit).
+ * Unchanged objects (same attribute hash) are not written at all in a delta.
+ */
+export class ConnectorSpaceRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  limits(): ConnectorSpaceLimits {
+    const type = driverTypeOf(this.dataSource);
+    return {
+      objectTypeLength: 64,
+      anchorLength: 255,
+      distinguishedNameLength: 1024,
+      attributeNameLength: 128,
+      targetKeyLength: 255,
+      attributesBytes: type === 'mysql' || type === 'mariadb' ? 65_535 : Number.POSITIVE_INFINITY,
+    };
+  }
+
+  /**
+   * Stages one import batch inside the batch's transaction. New objects are
+   * added with pendingImport `add`; objects whose hash changed are updated
+   * (`update`, or `add` while the sync has not seen them yet); unchanged ones
+   * are only marked seen when `markSeen`; deletes of staged objects become
+   * pending deletes. Within the batch every object must appear once.
+   */
+  async stageImportBatch(tx: Transaction, input: ImportBatchInput): Promise<StagedBatchResult> {
+    const manager = managerOf(tx);
+    const existing = await this.loadExisting(manager, input);
+    const byKey = new Map(existing.map((row) => [objectKey(row.objectType, row.anchor), row]));
+
+    const inserts: Array<{ row: ConnectorSpaceObjectEntity; object: StagedObject }> = [];
+    const changed: ChangedRow[] = [];
+    const seen: string[] = [];
+    let unchanged = 0;
+    for (const object of input.upserts) {
+      const row = byKey.get(objectKey(object.objectType, object.anchor));
+      if (!row) {
+        inserts.push({ row: newRow(input, object), object });
+      } else if (row.attributeHash !== object.attributeHash || row.pendingImport === 'delete') {
+        changed.push({ id: row.id, object, pendingImport: afterChange(row.pendingImport) });
+      } else {
+        unchanged++;
+        if (input.markSeen && row.lastRunId !== input.runId) seen.push(row.id);
+      }
+    }
+    const deletes: string[] = [];
+    for (const key of input.deletes) {
+      const row = byKey.get(objectKey(key.objectType, key.anchor));
+      if (row && row.pendingImport !== 'delete') deletes.push(row.id);
+    }
+    const existingIds = new Map<string, string>();
+    for (const row of existing) {
+      existingIds.set(objectKey(row.objectType, row.anchor), row.id);
+      existingIds.set(objectKey('', row.anchor), row.id);
+    }
+    if (input.markSeen) {
+      const unreadable = new Set(input.unreadable.map((key) => objectKey(key.objectType ?? '', key.anchor)));
+      for (const row of existing) {
+        const named = unreadable.has(objectKey(row.objectType, row.anchor)) || unreadable.has(objectKey('', row.anchor));
+        if (named && row.lastRunId !== input.runId) seen.push(row.id);
+      }
+    }
+
+    for (const chunk of chunked(inserts, rowsPerStatement(manager, CSO_INSERT_PARAMETERS))) {
+      await insertRows(
+        manager,
+        ConnectorSpaceObjectEntity,
+        chunk.map((insert) => insert.row),
+      );
+    }
+    for (const chunk of chunked(changed, rowsPerStatement(manager, CSO_UPDATE_PARAMETERS, 10))) await this.updateChanged(manager, chunk, input);
+    for (const chunk of chunked([...new Set(seen)], rowsPerStatement(manager, 1, 10))) {
+      await manager.getRepository(ConnectorSpaceObjectEntity).createQueryBuilder().update().set({ lastRunId: input.runId }).where({ id: In(chunk) }).execute();
+    }
+    for (const chunk of chunked(deletes, rowsPerStatement(manager, 1, 10))) {
+      const qb = manager.getRepository(ConnectorSpaceObjectEntity).createQueryBuilder().update();
+      await qb
+        .set({ pendingImport: 'delete', lastRunId: input.runId, updatedAt: input.now, version: () => `${qb.escape('version')} + 1` })
+        .where({ id: In(chunk) })
+        .execute();
+    }
+    if (input.withReferences ?? true) {
+      await this.writeReferences(manager, [
+        ...inserts.map((insert) => ({ id: insert.row.id, references: insert.object.references })),
+        ...changed.map((row) => ({ id: row.id, references: row.object.references, existing: true })),
+      ]);
+    }
+    return { added: inserts.length, updated: changed.length, deleted: deletes.length, unchanged, existingIds };
+  }
+
+  /**
+   * After a complete full import (or snapshot delta) of `objectTypes` (all
+   * of the connector's when null): every staged object this run did not see
+   * becomes a pending delete, in one statement. Objects provisioned by the
+   * engine and not exported yet are left alone: the system cannot have them.
+   * Returns how many became pending deletes.
+   */
+  async markUnseenAsDeleted(tx: Transaction, connectorId: string, runId: string, objectTypes: string[] | null, now: Date): Promise<number> {
+    const manager = managerOf(tx);
+    const qb = manager.getRepository(ConnectorSpaceObjectEntity).createQueryBuilder().update();
+    const column = (name: string) => qb.escape(name);
+    qb.set({ pendingImport: 'delete', updatedAt: now, version: () => `${column('version')} + 1` })
+      .where(`${column('connectorId')} = :connectorId`, { connectorId })
+      .andWhere(`${column('pendingImport')} <> :deleted`, { deleted: 'delete' })
+      .andWhere(`(${column('lastRunId')} IS NULL OR ${column('lastRunId')} <> :runId)`, { runId })
+      .andWhere(`(${column('pendingExport')} IS NULL OR ${column('pendingExport')} <> :provisioned)`, { provisioned: 'add' });
+    if (objectTypes) qb.andWhere(`${column('objectType')} IN (:...objectTypes)`, { objectTypes: objectTypes.length > 0 ? objectTypes : [''] });
+    const result = await qb.execute();
+    return result.affected ?? 0;
+  }
+
+  /**
+   * Links the connector's unresolved references to the objects they name,
+   * one statement per way of naming; references to objects not staged (yet)
+   * stay unresolved until a later import stages them. Returns the number resolved.
+   */
+  async resolveReferences(tx: Transaction, connectorId: string, resolution: ReferenceResolution): Promise<number> {
+    const manager = managerOf(tx);
+    let resolved = 0;
+    if (resolution.byAnchor.attributeNames.length > 0 && resolution.byAnchor.objectTypes.length > 0) {
+      resolved += await this.resolveBy(manager, connectorId, resolution.byAnchor.attributeNames, 'anchor', resolution.byAnchor.objectTypes);
+    }
+    if (resolution.byDn.attributeNames.length > 0) resolved += await this.resolveBy(manager, connectorId, resolution.byDn.attributeNames, 'dnHash', null);
+    return resolved;
+  }
+
+  /**
+   * Tells the query planner how big the connector space has become. A large
+   * first import into an empty table otherwise runs with statistics that say
+   * "empty", and PostgreSQL then reads the batch's existing objects by
+   * filtering every object of the connector instead of by index: each batch
+   * costs time proportional to what was imported so far. The import calls
+   * this after its inserts have doubled (a handful of times per import);
+   * MariaDB/MySQL, SQL Server and SQLite keep their statistics themselves or
+   * need none for these lookups.
+   */
+  async refreshStatistics(): Promise<void> {
+    if (driverTypeOf(this.dataSource) !== 'postgres') return;
+    const escape = (name: string) => this.dataSource.driver.escape(name);
+    const tables = [ConnectorSpaceObjectEntity, CsReferenceEntity].map((entity) => escape(this.dataSource.getMetadata(entity).tableName));
+    await this.dataSource.query(`ANALYZE ${tables.join(', ')}`);
+  }
+
+  async findByAnchor(connectorId: string, objectType: string, anchor: string): Promise<ConnectorSpaceObjectView | null> {
+    const row = await this.dataSource.getRepository(ConnectorSpaceObjectEntity).findOneBy({ connectorId, objectType, anchor });
+    return row ? toView(row) : null;
+  }
+
+  /** The connector's staged objects in anchor order, a page at a time. */
+  async list(connectorId: string, page: { offset?: number; limit?: number } = {}): Promise<ConnectorSpaceObjectView[]> {
+    const rows = await this.dataSource.getRepository(ConnectorSpaceObjectEntity).find({
+      where: { connectorId },
+      order: { objectType: 'ASC', anchor: 'ASC' },
+      skip: page.offset ?? 0,
+      take: page.limit ?? 1000,
+    });
+    return rows.map(toView);
+  }
+
+  /** How many of the connector's objects wait for the sync, by pending import. */
+  async countByPendingImport(connectorId: string): Promise<Record<PendingImport, number>> {
+    const rows: Array<{ pendingImport: PendingImport; count: string | number }> = await this.dataSource
+      .getRepository(ConnectorSpaceObjectEntity)
+      .createQueryBuilder('o')
+      .select('o.pendingImport', 'pendingImport')
+      .addSelect('COUNT(*)', 'count')
+      .where('o.connectorId = :connectorId', { connectorId })
+      .groupBy('o.pendingImport')
+      .getRawMany();
+    const counts: Record<PendingImport, number> = { none: 0, add: 0, update: 0, delete: 0 };
+    for (const row of rows) counts[row.pendingImport] = Number(row.count);
+    return counts;
+  }
+
+  /** The reference rows of one object, by attribute then target. */
+  async referencesOf(csObjectId: string): Promise<Array<{ attributeName: string; targetKey: string; targetCsObjectId: string | null }>> {
+    const rows = await this.dataSource.getRepository(CsReferenceEntity).find({ where: { csObjectId }, order: { attributeName: 'ASC', targetKey: 'ASC' } });
+    return rows.map((row) => ({ attributeName: row.attributeName, targetKey: row.targetKey, targetCsObjectId: row.targetCsObjectId }));
+  }
+
+  /** The batch's objects already staged, in one query per parameter-limit chunk (one for any usual batch size). */
+  private async loadExisting(manager: EntityManager, input: ImportBatchInput): Promise<ExistingRow[]> {
+    const typed = new Map<string, Set<string>>();
+    const add = (objectType: string, anchor: string) => {
+      let anchors = typed.get(objectType);
+      if (!anchors) typed.set(objectType, (anchors = new Set()));
+      anchors.add(anchor);
+    };
+    for (const object of input.upserts) add(object.objectType, object.anchor);
+    for (const key of input.deletes) add(key.objectType, key.anchor);
+    const untyped = new Set<string>();
+    if (input.markSeen) {
+      for (const key of input.unreadable) {
+        if (key.objectType === undefined) untyped.add(key.anchor);
+        else add(key.objectType, key.anchor);
+      }
+    }
+    const keys: Array<{ objectType: string | null; anchor: string }> = [];
+    for (const [objectType, anchors] of typed) for (const anchor of anchors) keys.push({ objectType, anchor });
+    for (const anchor of untyped) keys.push({ objectType: null, anchor });
+    if (keys.length === 0) return [];
+
+    const rows: ExistingRow[] = [];
+    for (const chunk of chunked(keys, rowsPerStatement(manager, 1, 100))) {
+      const groups = new Map<string | null, string[]>();
+      for (const key of chunk) {
+        const anchors = groups.get(key.objectType) ?? [];
+        anchors.push(key.anchor);
+        groups.set(key.objectType, anchors);
+      }
+      const found = await manager
+        .getRepository(ConnectorSpaceObjectEntity)
+        .createQueryBuilder('o')
+        .select(['o.id', 'o.objectType', 'o.anchor', 'o.attributeHash', 'o.pendingImport', 'o.lastRunId'])
+        .where('o.connectorId = :connectorId', { connectorId: input.connectorId })
+        .andWhere(
+          new Brackets((where) => {
+            let index = 0;
+            for (const [objectType, anchors] of groups) {
+              if (objectType === null) where.orWhere(`o.anchor IN (:...anchors${index})`, { [`anchors${index}`]: anchors });
+              else where.orWhere(`(o.objectType = :type${index} AND o.anchor IN (:...anchors${index}))`, { [`type${index}`]: objectType, [`anchors${index}`]: anchors });
+              index++;
+            }
+          }),
+        )
+        .getMany();
+      for (const row of found) rows.push(row);
+    }
+    return rows;
+  }
+
+  /** One UPDATE for the chunk: each changed column a CASE over the row ids. */
+  private async updateChanged(manager: EntityManager, rows: ChangedRow[], input: ImportBatchInput): Promise<void> {
+    const qb = manager.getRepository(ConnectorSpaceObjectEntity).createQueryBuilder().update();
+    const id = qb.escape('id');
+    const parameters: Record<string, unknown> = {};
+    rows.forEach((row, index) => {
+      parameters[`u${index}`] = row.id;
+      parameters[`attributes${index}`] = JSON.stringify(row.object.attributes);
+      parameters[`attributeHash${index}`] = row.object.attributeHash;
+      parameters[`distinguishedName${index}`] = row.object.distinguishedName;
+      parameters[`dnHash${index}`] = row.object.dnHash;
+      parameters[`pendingImport${index}`] = row.pendingImport;
+    });
+    const set: Record<string, unknown> = { lastRunId: input.runId, updatedAt: input.now, version: () => `${qb.escape('version')} + 1` };
+    for (const column of CSO_CASE_COLUMNS) {
+      set[column] = () => `CASE ${id} ${rows.map((_, index) => `WHEN :u${index} THEN :${column}${index}`).join(' ')} END`;
+    }
+    await qb
+      .set(set)
+      .where({ id: In(rows.map((row) => row.id)) })
+      .setParameters(parameters)
+      .execute();
+  }
+
+  /**
+   * The reference rows of new objects are inserted; those of changed objects
+   * are diffed against what is stored, so a group that gained one member
+   * costs one row, not a rewrite of all of them.
+   */
+  private async writeReferences(manager: EntityManager, objects: Array<{ id: string; references: StagedReference[]; existing?: boolean }>): Promise<void> {
+    const wanted = new Map<string, Map<string, StagedReference>>();
+    for (const object of objects) {
+      const references = new Map<string, StagedReference>();
+      for (const reference of object.references) references.set(referenceKey(reference), reference);
+      wanted.set(object.id, references);
+    }
+    const changedIds = objects.filter((object) => object.existing).map((object) => object.id);
+    const stored = new Map<string, Set<string>>();
+    for (const chunk of chunked(changedIds, rowsPerStatement(manager, 1, 10))) {
+      const rows = await manager.getRepository(CsReferenceEntity).find({ select: { csObjectId: true, attributeName: true, targetKey: true }, where: { csObjectId: In(chunk) } });
+      for (const row of rows) {
+        let keys = stored.get(row.csObjectId);
+        if (!keys) stored.set(row.csObjectId, (keys = new Set()));
+        keys.add(referenceKey(row));
+      }
+    }
+
+    const removals: Array<{ csObjectId: string; attributeName: string; targetKey: string }> = [];
+    const additions: CsReferenceEntity[] = [];
+    for (const [csObjectId, references] of wanted) {
+      const before = stored.get(csObjectId) ?? new Set<string>();
+      for (const [key, reference] of references) {
+        if (!before.has(key)) additions.push({ csObjectId, attributeName: reference.attributeName, targetKey: reference.targetKey, targetCsObjectId: null });
+      }
+      for (const key of before) {
+        if (!references.has(key)) {
+          const [attributeName, targetKey] = key.split('\u0000');
+          removals.push({ csObjectId, attributeName, targetKey });
+        }
+      }
+    }
+    for (const chunk of chunked(removals, rowsPerStatement(manager, REFERENCE_KEY_PARAMETERS))) {
+      // A disjunction of key triples: portable to every dialect (SQL Server has no row-value IN).
+      await manager
+        .createQueryBuilder()
+        .delete()
+        .from(CsReferenceEntity)
+        .where(chunk.map((key) => ({ csObjectId: key.csObjectId, attributeName: key.attributeName, targetKey: key.targetKey })))
+        .execute();
+    }
+    for (const chunk of chunked(additions, rowsPerStatement(manager, REFERENCE_PARAMETERS))) await insertRows(manager, CsReferenceEntity, chunk);
+  }
+
+  private async resolveBy(manager: EntityManager, connectorId: string, attributeNames: string[], targetColumn: 'anchor' | 'dnHash', objectTypes: string[] | null): Promise<number> {
+    const escape = (name: string) => manager.dataSource.driver.escape(name);
+    const references = escape(manager.getRepository(CsReferenceEntity).metadata.tableName);
+    const objects = escape(manager.getRepository(ConnectorSpaceObjectEntity).metadata.tableName);
+    const target = `FROM ${objects} t WHERE t.${escape('connectorId')} = :connectorId${objectTypes ? ` AND t.${escape('objectType')} IN (:...objectTypes)` : ''} AND t.${escape(targetColumn)} = ${references}.${escape('targetKey')}`;
+    const qb = manager.createQueryBuilder().update(CsReferenceEntity);
+    const result = await qb
+      .set({ targetCsObjectId: () => `(SELECT MIN(t.${escape('id')}) ${target})` })
+      .where(`${escape('targetCsObjectId')} IS NULL`)
+      .andWhere(`${escape('attributeName')} IN (:...attributeNames)`, { attributeNames })
+      .andWhere(`${escape('csObjectId')} IN (SELECT s.${escape('id')} FROM ${objects} s WHERE s.${escape('connectorId')} = :connectorId)`)
+      .andWhere(`EXISTS (SELECT 1 ${target})`)
+      .setParameters({ connectorId, ...(objectTypes ? { objectTypes } : {}) })
+      .execute();
+    return result.affected ?? 0;
+  }
+}
+
+/** What a changed object's pending import becomes: an object the sync never saw stays an add; one that came back from a pending delete is an update. */
+function afterChange(current: PendingImport): PendingImport {
+  return current === 'add' ? 'add' : 'update';
+}
+
+function referenceKey(reference: { attributeName: string; targetKey: string }): string {
+  return `${reference.attributeName}\u0000${reference.targetKey}`;
+}
+
+function newRow(input: ImportBatchInput, object: StagedObject): ConnectorSpaceObjectEntity {
+  return {
+    id: randomUUID(),
+    connectorId: input.connectorId,
+    objectType: object.objectType,
+    anchor: object.anchor,
+    distinguishedName: object.distinguishedName,
+    dnHash: object.dnHash,
+    attributes: object.attributes,
+    attributeHash: object.attributeHash,
+    meshObjectId: null,
+    isDisconnector: false,
+    pendingImport: 'add',
+    pendingImportDelta: null,
+    pendingExport: null,
+    lastRunId: input.runId,
+    createdAt: input.now,
+    updatedAt: input.now,
+    version: 1,
+  };
+}
+
+function toView(row: ConnectorSpaceObjectEntity): ConnectorSpaceObjectView {
+  return {
+    id: row.id,
+    connectorId: row.connectorId,
+    objectType: row.objectType,
+    anchor: row.anchor,
+    distinguishedName: row.distinguishedName,
+    dnHash: row.dnHash,
+    attributes: row.attributes,
+    attributeHash: row.attributeHash,
+    meshObjectId: row.meshObjectId,
+    pendingImport: row.pendingImport,
+    lastRunId: row.lastRunId,
+    version: row.version,
+  };
+}

@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import type { ConnectorType } from '@identitymesh/domain';
+import type { JsonObject } from '../entities/column-types';
+import { ConnectorEntity } from '../entities/connector.entity';
+import { withTransientRetry } from '../retry/retry-policy';
+
+/** What the engine needs of a connector to run it: config, object types and limits. */
+export interface ConnectorDefinition {
+  id: string;
+  name: string;
+  type: ConnectorType;
+  /** Secrets appear only as references, resolved by the connector through its context. */
+  config: JsonObject;
+  objectTypes: JsonObject[];
+  schedule: JsonObject | null;
+  relayGroup: string | null;
+  batchSize: number;
+  deletionThresholdCount: number;
+  deletionThresholdPercent: number;
+  /** Failed objects after which a run stops; null means no limit. */
+  errorThreshold: number | null;
+  exportMaxAttempts: number;
+  enabled: boolean;
+  rulesVersion: number;
+}
+
+export interface NewConnector {
+  name: string;
+  type: ConnectorType;
+  config: JsonObject;
+  /** @default [] */
+  objectTypes?: JsonObject[];
+  description?: string | null;
+  schedule?: JsonObject | null;
+  relayGroup?: string | null;
+  /** @default 500 */
+  batchSize?: number;
+  errorThreshold?: number | null;
+  /** @default true */
+  enabled?: boolean;
+  /** @default now */
+  at?: Date;
+}
+
+/** `IM_Connectors`: one connected system's configuration, schedule and safety limits. */
+export class ConnectorRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async findById(id: string): Promise<ConnectorDefinition | null> {
+    const row = await withTransientRetry('connector find', () => this.dataSource.getRepository(ConnectorEntity).findOneBy({ id }));
+    return row ? toDefinition(row) : null;
+  }
+
+  /** Creates a connector; the Admin API validates the config with the connector type's factory first. */
+  async create(input: NewConnector): Promise<ConnectorDefinition> {
+    const at = input.at ?? new Date();
+    const row: ConnectorEntity = {
+      id: randomUUID(),
+      name: input.name,
+      type: input.type,
+      description: input.description ?? null,
+      config: input.config,
+      objectTypes: input.objectTypes ?? [],
+      schedule: input.schedule ?? null,
+      relayGroup: input.relayGroup ?? null,
+      batchSize: input.batchSize ?? 500,
+      deletionThresholdCount: 500,
+      deletionThresholdPercent: 10,
+      errorThreshold: input.errorThreshold ?? null,
+      exportMaxAttempts: 5,
+      enabled: input.enabled ?? true,
+      rulesVersion: 1,
+      createdAt: at,
+      updatedAt: at,
+    };
+    // A copy: insert() writes driver-converted defaults back into the object it is given.
+    await this.dataSource.getRepository(ConnectorEntity).insert({ ...row });
+    return toDefinition(row);
+  }
+}
+
+function toDefinition(row: ConnectorEntity): ConnectorDefinition {
+  return {
+    id: row.id,
+    name: row.name,
+    type: row.type,
+    config: row.config,
+    objectTypes: row.objectTypes,
+    schedule: row.schedule,
+    relayGroup: row.relayGroup,
+    batchSize: row.batchSize,
+    deletionThresholdCount: row.deletionThresholdCount,
+    deletionThresholdPercent: row.deletionThresholdPercent,
+    errorThreshold: row.errorThreshold,
+    exportMaxAttempts: row.exportMaxAttempts,
+    enabled: Boolean(row.enabled),
+    rulesVersion: row.rulesVersion,
+  };
+}

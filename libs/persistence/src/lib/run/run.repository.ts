@@ -1,0 +1,371 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import { In } from 'typeorm';
+import type { RunProfile, RunStatus, RunTrigger } from '@identitymesh/domain';
+import type { JsonObject } from '../entities/column-types';
+import { ConnectorEntity } from '../entities/connector.entity';
+import { RunObjectErrorEntity } from '../entities/run-object-error.entity';
+import { RunEntity } from '../entities/run.entity';
+import { insertRows } from '../data-source/bulk-insert';
+import { chunked, rowsPerStatement } from '../data-source/dialect';
+import { withTransientRetry } from '../retry/retry-policy';
+import { managerOf, Transaction } from '../transaction/transaction';
+
+/** One run as the engine and the Admin API see it. */
+export interface RunView {
+  id: string;
+  connectorId: string;
+  profile: RunProfile;
+  status: RunStatus;
+  trigger: RunTrigger;
+  preview: boolean;
+  requestedBy: string | null;
+  engineInstanceId: string | null;
+  fencingToken: number | null;
+  added: number;
+  updated: number;
+  deleted: number;
+  joined: number;
+  projected: number;
+  exported: number;
+  errors: number;
+  heldDeletes: number;
+  recoveries: number;
+  message: string | null;
+  queuedAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export interface NewRun {
+  connectorId: string;
+  profile: RunProfile;
+  trigger: RunTrigger;
+  requestedBy?: string | null;
+  /** @default false */
+  preview?: boolean;
+  /** @default now */
+  at?: Date;
+}
+
+/** The oldest run waiting for an engine on one connector: queued, or running under an engine that may be gone. */
+export interface RunCandidate {
+  runId: string;
+  connectorId: string;
+  status: 'queued' | 'running';
+  queuedAt: Date;
+}
+
+/** Counter increments of one batch. */
+export type RunCounters = Partial<Pick<RunView, 'added' | 'updated' | 'deleted' | 'joined' | 'projected' | 'exported' | 'errors' | 'heldDeletes'>>;
+
+/** How a run ended. */
+export type FinishedRunStatus = Exclude<RunStatus, 'queued' | 'running'>;
+
+/** A per-object failure to record. */
+export interface RunObjectErrorInput {
+  code: string;
+  message: string;
+  objectType?: string;
+  anchor?: string;
+  /** Where in the source: `line 17`, a DN, a row key. */
+  position?: string;
+  csObjectId?: string | null;
+}
+
+export interface RunObjectErrorView {
+  id: string;
+  runId: string;
+  csObjectId: string | null;
+  anchor: string | null;
+  code: string;
+  message: string;
+  detail: JsonObject | null;
+  createdAt: Date;
+}
+
+const COUNTERS = ['added', 'updated', 'deleted', 'joined', 'projected', 'exported', 'errors', 'heldDeletes'] as const;
+const MESSAGE_LENGTH = 2000;
+// 8 parameters an error row.
+const ERROR_ROW_PARAMETERS = 8;
+
+/**
+ * `IM_Runs` and `IM_RunObjectErrors`: the run queue and what each run did.
+ *
+ * Manual triggers are rows the Admin API inserts; an engine claims the oldest
+ * queued run of a connector with a compare-and-set from `queued` to
+ * `running`, so two engines can never both claim one run. What a batch adds
+ * to a run's counters and errors is written in the batch's own transaction,
+ * so a resumed run counts nothing twice.
+ */
+export class RunRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async queue(input: NewRun): Promise<RunView> {
+    const row = {
+      id: randomUUID(),
+      connectorId: input.connectorId,
+      profile: input.profile,
+      status: 'queued' as const,
+      trigger: input.trigger,
+      preview: input.preview ?? false,
+      requestedBy: input.requestedBy ?? null,
+      queuedAt: input.at ?? new Date(),
+    };
+    await this.dataSource.getRepository(RunEntity).insert({ ...row });
+    return (await this.findById(row.id)) as RunView;
+  }
+
+  async findById(id: string): Promise<RunView | null> {
+    const row = await withTransientRetry('run find', () => this.dataSource.getRepository(RunEntity).findOneBy({ id }));
+    return row ? toView(row) : null;
+  }
+
+  /**
+   * The oldest waiting run of each connector an engine in the engine may run
+   * (enabled, not assigned to a relay group), oldest first, leaving out
+   * `excludeConnectorIds` (those this engine is running now). A `running`
+   * candidate belongs to an engine that may be gone; whoever gets the
+   * connector's lease recovers it with {@link recoverInterrupted}.
+   */
+  async candidates(options: { excludeConnectorIds?: string[]; limit?: number } = {}): Promise<RunCandidate[]> {
+    const rows = await withTransientRetry('run candidates', () =>
+      this.waiting(this.dataSource.manager, ['queued', 'running'], options.excludeConnectorIds ?? [])
+        .limit(options.limit ?? 50)
+        .getMany(),
+    );
+    const seen = new Set<string>();
+    const candidates: RunCandidate[] = [];
+    for (const row of rows) {
+      if (seen.has(row.connectorId)) continue;
+      seen.add(row.connectorId);
+      candidates.push({ runId: row.id, connectorId: row.connectorId, status: row.status as 'queued' | 'running', queuedAt: row.queuedAt });
+    }
+    return candidates;
+  }
+
+  /**
+   * Claims the oldest queued run (of `connectorId` when given) of a
+   * connector an engine may run: a compare-and-set from `queued` to `running` that exactly one
+   * claimer wins. `fencingToken` is the connector lease's token the run's
+   * writes carry. Returns null when nothing is queued.
+   */
+  async claimNext(engineInstanceId: string, options: { now: Date; connectorId?: string; fencingToken?: number | null }): Promise<RunView | null> {
+    const repo = this.dataSource.getRepository(RunEntity);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const next = await withTransientRetry('run claim read', () => {
+        const query = this.waiting(this.dataSource.manager, ['queued'], []).addSelect('r.startedAt');
+        if (options.connectorId) query.andWhere('r.connectorId = :connectorId', { connectorId: options.connectorId });
+        return query.limit(1).getOne();
+      });
+      if (!next) return null;
+      const result = await repo
+        .createQueryBuilder()
+        .update()
+        .set({ status: 'running', engineInstanceId, fencingToken: options.fencingToken ?? null, startedAt: next.startedAt ?? options.now, finishedAt: null })
+        .where({ id: next.id, status: 'queued' })
+        .execute();
+      // Lost to another claimer: look again.
+      if ((result.affected ?? 0) === 1) return this.findById(next.id);
+    }
+    return null;
+  }
+
+  /**
+   * Runs of the connector left `running` by an engine that no longer runs
+   * them: called by the engine that just acquired the connector's lease,
+   * which proves nobody else is running it. Each goes back to `queued` with
+   * its counters and committed batches intact, to resume where it stopped,
+   * unless it was recovered `maxRecoveries` times already; then it fails.
+   */
+  async recoverInterrupted(connectorId: string, options: { now: Date; maxRecoveries: number }): Promise<{ requeued: RunView[]; failed: RunView[] }> {
+    const repo = this.dataSource.getRepository(RunEntity);
+    const orphans = await withTransientRetry('run recover read', () => repo.findBy({ connectorId, status: 'running' }));
+    const requeued: RunView[] = [];
+    const failed: RunView[] = [];
+    for (const orphan of orphans) {
+      const engine = orphan.engineInstanceId ?? 'unknown';
+      const exhausted = orphan.recoveries >= options.maxRecoveries;
+      const change = exhausted
+        ? {
+            status: 'failed' as const,
+            finishedAt: options.now,
+            message: clip(`failed: the engine running it (${engine}) stopped without finishing it ${orphan.recoveries + 1} times; it is not resumed again. Its committed batches stay; queue a new run to continue`),
+          }
+        : {
+            status: 'queued' as const,
+            engineInstanceId: null,
+            fencingToken: null,
+            recoveries: orphan.recoveries + 1,
+            message: clip(`interrupted: the engine running it (${engine}) stopped without finishing it; queued again to resume after its last committed batch (recovery ${orphan.recoveries + 1} of at most ${options.maxRecoveries})`),
+          };
+      const result = await repo
+        .createQueryBuilder()
+        .update()
+        .set(change)
+        .where({ id: orphan.id, status: 'running', recoveries: orphan.recoveries })
+        .execute();
+      if ((result.affected ?? 0) !== 1) continue;
+      const view = { ...toView(orphan), ...change };
+      (exhausted ? failed : requeued).push(view);
+    }
+    return { requeued, failed };
+  }
+
+  /** Runs in `statuses` of connectors an engine may run, oldest first. */
+  private waiting(manager: EntityManager, statuses: RunStatus[], excludeConnectorIds: string[]) {
+    const query = manager
+      .getRepository(RunEntity)
+      .createQueryBuilder('r')
+      .innerJoin(ConnectorEntity, 'c', 'c.id = r.connectorId')
+      .select(['r.id', 'r.connectorId', 'r.status', 'r.queuedAt'])
+      .where('r.status IN (:...statuses)', { statuses })
+      .andWhere('c.enabled = :enabled', { enabled: true })
+      .andWhere('c.relayGroup IS NULL')
+      .orderBy('r.queuedAt', 'ASC')
+      .addOrderBy('r.id', 'ASC');
+    if (excludeConnectorIds.length > 0) query.andWhere('r.connectorId NOT IN (:...exclude)', { exclude: excludeConnectorIds });
+    return query;
+  }
+
+  /** Adds one batch's counts to the run, in the batch's transaction. */
+  async addCounters(tx: Transaction, runId: string, counters: RunCounters): Promise<void> {
+    const entries = COUNTERS.filter((name) => (counters[name] ?? 0) !== 0);
+    if (entries.length === 0) return;
+    const qb = managerOf(tx).getRepository(RunEntity).createQueryBuilder().update();
+    const set: Record<string, () => string> = {};
+    const parameters: Record<string, number> = {};
+    for (const name of entries) {
+      set[name] = () => `${qb.escape(name)} + :${name}Increment`;
+      parameters[`${name}Increment`] = counters[name] as number;
+    }
+    await qb.set(set).where({ id: runId }).setParameters(parameters).execute();
+  }
+
+  /**
+   * Records per-object errors of one batch, in the batch's transaction, and
+   * returns how many were new. Each error's id is derived from the run and
+   * the object, so a batch read again after a crash or a retried commit
+   * records (and counts) nothing twice. Two statements whatever the count:
+   * which ids exist, then one multi-row insert.
+   */
+  async recordObjectErrors(tx: Transaction, runId: string, errors: RunObjectErrorInput[], now: Date): Promise<number> {
+    if (errors.length === 0) return 0;
+    const manager = managerOf(tx);
+    const rows = new Map<string, RunObjectErrorEntity>();
+    for (const error of errors) {
+      const id = objectErrorId(runId, error);
+      if (rows.has(id)) continue;
+      const detail: JsonObject = {};
+      if (error.objectType !== undefined) detail['objectType'] = error.objectType;
+      if (error.position !== undefined) detail['position'] = error.position;
+      rows.set(id, {
+        id,
+        runId,
+        csObjectId: error.csObjectId ?? null,
+        anchor: error.anchor === undefined ? null : error.anchor.slice(0, 255),
+        code: error.code.slice(0, 64),
+        message: clip(error.message),
+        detail: Object.keys(detail).length > 0 ? detail : null,
+        createdAt: now,
+      });
+    }
+    const ids = [...rows.keys()];
+    const existing = new Set<string>();
+    for (const chunk of chunked(ids, rowsPerStatement(manager, 1, 10))) {
+      const found = await manager.getRepository(RunObjectErrorEntity).find({ select: { id: true }, where: { id: In(chunk) } });
+      for (const row of found) existing.add(row.id);
+    }
+    const fresh = ids.filter((id) => !existing.has(id)).map((id) => rows.get(id) as RunObjectErrorEntity);
+    for (const chunk of chunked(fresh, rowsPerStatement(manager, ERROR_ROW_PARAMETERS))) await insertRows(manager, RunObjectErrorEntity, chunk);
+    return fresh.length;
+  }
+
+  /**
+   * Ends a run this engine runs under `fencingToken`; pass the batch's
+   * transaction to make the end part of it. False when the run is no longer
+   * this engine's (another engine recovered it after a lease takeover).
+   */
+  async finish(
+    runId: string,
+    engineInstanceId: string,
+    fencingToken: number | null,
+    outcome: { status: FinishedRunStatus; message: string | null; now: Date },
+    tx?: Transaction,
+  ): Promise<boolean> {
+    const run = async (manager: EntityManager) => {
+      const result = await manager
+        .getRepository(RunEntity)
+        .createQueryBuilder()
+        .update()
+        .set({ status: outcome.status, message: outcome.message === null ? null : clip(outcome.message), finishedAt: outcome.now })
+        .where({ id: runId, engineInstanceId, status: 'running', ...(fencingToken === null ? {} : { fencingToken }) })
+        .execute();
+      return (result.affected ?? 0) === 1;
+    };
+    if (tx) return run(managerOf(tx));
+    return withTransientRetry('run finish', () => run(this.dataSource.manager));
+  }
+
+  /**
+   * Gives a run this engine was running back to the queue (the engine is
+   * shutting down): it keeps its counters and committed batches and resumes
+   * after them when an engine claims it again.
+   */
+  async requeue(runId: string, engineInstanceId: string, fencingToken: number | null, message: string): Promise<boolean> {
+    return withTransientRetry('run requeue', async () => {
+      const result = await this.dataSource
+        .getRepository(RunEntity)
+        .createQueryBuilder()
+        .update()
+        .set({ status: 'queued', engineInstanceId: null, fencingToken: null, message: clip(message) })
+        .where({ id: runId, engineInstanceId, status: 'running', ...(fencingToken === null ? {} : { fencingToken }) })
+        .execute();
+      return (result.affected ?? 0) === 1;
+    });
+  }
+
+  async listObjectErrors(runId: string, limit = 1000): Promise<RunObjectErrorView[]> {
+    const rows = await this.dataSource.getRepository(RunObjectErrorEntity).find({ where: { runId }, order: { createdAt: 'ASC', id: 'ASC' }, take: limit });
+    return rows.map((row) => ({ ...row }));
+  }
+}
+
+/** A stable id per run and object error: same run, object, place and code → same id. */
+function objectErrorId(runId: string, error: RunObjectErrorInput): string {
+  const hex = createHash('sha256')
+    .update([runId, error.objectType ?? '', error.anchor ?? '', error.position ?? '', error.code].join('\u0000'))
+    .digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+function clip(message: string): string {
+  return message.length <= MESSAGE_LENGTH ? message : `${message.slice(0, MESSAGE_LENGTH - 1)}…`;
+}
+
+function toView(row: RunEntity): RunView {
+  return {
+    id: row.id,
+    connectorId: row.connectorId,
+    profile: row.profile,
+    status: row.status,
+    trigger: row.trigger,
+    preview: Boolean(row.preview),
+    requestedBy: row.requestedBy,
+    engineInstanceId: row.engineInstanceId,
+    fencingToken: row.fencingToken === null ? null : Number(row.fencingToken),
+    added: row.added,
+    updated: row.updated,
+    deleted: row.deleted,
+    joined: row.joined,
+    projected: row.projected,
+    exported: row.exported,
+    errors: row.errors,
+    heldDeletes: row.heldDeletes,
+    recoveries: row.recoveries,
+    message: row.message,
+    queuedAt: row.queuedAt,
+    startedAt: row.startedAt,
+    finishedAt: row.finishedAt,
+  };
+}

@@ -1,13 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { HealthRegistry } from '@identitymesh/platform';
-import { licenseRemedy, LicenseMonitor, LicenseState, summarizeLicenseState } from '@identitymesh/license';
+import { licenseRemedy, LicenseMonitor, LicenseWatch, summarizeLicenseState } from '@identitymesh/license';
 import { LicenseResponseDto } from './dto/license-response.dto';
-
-/**
- * Between readiness probes nobody may ask for the license; looking this often
- * logs an expiry or a replaced file within a minute of it happening.
- */
-const RECHECK_INTERVAL_MS = 60_000;
 
 /**
  * The Admin API's license: the `license` readiness check (down, with the
@@ -17,15 +11,19 @@ const RECHECK_INTERVAL_MS = 60_000;
  */
 @Injectable()
 export class LicenseService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('License');
-  private timer: NodeJS.Timeout | undefined;
-  private readonly unsubscribe: () => void;
+  private readonly watch: LicenseWatch;
 
   constructor(
     private readonly monitor: LicenseMonitor,
     private readonly health: HealthRegistry,
   ) {
-    this.unsubscribe = monitor.subscribe((state) => this.logChange(state));
+    this.watch = new LicenseWatch(monitor, {
+      logger: new Logger('License'),
+      whenNotValid: (state) =>
+        state.status === 'expired'
+          ? 'The data stays readable; scheduled runs stop and /health/ready reports down until a renewed license is installed'
+          : '/health/ready reports down and scheduled runs are refused until a valid license is installed',
+    });
   }
 
   onApplicationBootstrap(): void {
@@ -37,14 +35,11 @@ export class LicenseService implements OnApplicationBootstrap, OnApplicationShut
         return { status: state.status === 'valid' ? 'up' : 'down', detail: summarizeLicenseState(state) };
       },
     });
-    this.monitor.current();
-    this.timer = setInterval(() => this.monitor.current(), RECHECK_INTERVAL_MS);
-    this.timer.unref();
+    this.watch.start();
   }
 
   onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.unsubscribe();
+    this.watch.stop();
   }
 
   describe(): LicenseResponseDto {
@@ -66,28 +61,5 @@ export class LicenseService implements OnApplicationBootstrap, OnApplicationShut
       file: state.file,
       checkedAt: state.checkedAt.toISOString(),
     };
-  }
-
-  private logChange(state: LicenseState): void {
-    const fields = {
-      status: state.status,
-      code: state.code,
-      file: state.file,
-      licenseId: state.license?.licenseId,
-      customer: state.license?.customer,
-      expiresAt: state.license?.expiresAt,
-      evaluation: state.license?.evaluation,
-    };
-    if (state.status === 'valid') {
-      if (state.license?.evaluation) this.logger.warn({ ...fields, msg: `EVALUATION license in use: ${state.reason}; not for production use` });
-      else this.logger.log({ ...fields, msg: `license valid: ${state.reason}` });
-      return;
-    }
-    const consequence =
-      state.status === 'expired'
-        ? 'The data stays readable; scheduled runs stop and /health/ready reports down until a renewed license is installed'
-        : '/health/ready reports down and scheduled runs are refused until a valid license is installed';
-    const remedy = state.code ? ` Remedy: ${licenseRemedy(state.code, state.file)}.` : '';
-    this.logger.error({ ...fields, msg: `license ${state.status}: ${state.reason}. ${consequence}.${remedy}` });
   }
 }

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { HealthRegistry } from '@identitymesh/platform';
-import { issueLicense, keyIdOf, LicenseFileAccess, LicenseMonitor } from '@identitymesh/license';
+import { InMemoryLicenseFile, issueLicense, keyIdOf, LicenseMonitor } from '@identitymesh/license';
 import { LicenseGateService } from './license-gate.service';
 
 const vendor = generateKeyPairSync('ed25519');
@@ -19,33 +19,16 @@ function license(expires: string, options: { evaluation?: boolean; privateKey?: 
   });
 }
 
-/** The license file in memory: the stamp changes on every write. */
-class FakeFile implements LicenseFileAccess {
-  text: string | undefined;
-  private version = 0;
-  write(text: string | undefined): void {
-    this.text = text;
-    this.version += 1;
-  }
-  stamp(): string | undefined {
-    return this.text === undefined ? undefined : `v${this.version}`;
-  }
-  read(): string {
-    if (this.text === undefined) throw new Error('ENOENT');
-    return this.text;
-  }
-}
-
 describe('LicenseGateService', () => {
   let now: Date;
-  let file: FakeFile;
+  let file: InMemoryLicenseFile;
   let health: HealthRegistry;
   let gate: LicenseGateService;
   let logged: Array<{ level: string; msg: string }>;
 
   beforeEach(() => {
     now = new Date('2025-06-01T00:00:00Z');
-    file = new FakeFile();
+    file = new InMemoryLicenseFile();
     health = new HealthRegistry();
     logged = [];
     for (const level of ['log', 'warn', 'error'] as const) {

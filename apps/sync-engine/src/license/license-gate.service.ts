@@ -1,9 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { HealthRegistry } from '@identitymesh/platform';
-import { LicenseErrorCode, LicenseMonitor, LicensePayload, licenseRemedy, LicenseState, LicenseStatus, summarizeLicenseState } from '@identitymesh/license';
-
-/** Looking this often logs an expiry or a replaced file within a minute, even while no run is due. */
-const RECHECK_INTERVAL_MS = 60_000;
+import { LicenseErrorCode, LicenseMonitor, LicensePayload, licenseRemedy, LicenseStatus, LicenseWatch, summarizeLicenseState } from '@identitymesh/license';
 
 /** The gate's answer for one scheduled run. */
 export type ScheduledRunDecision =
@@ -22,14 +19,17 @@ export type ScheduledRunDecision =
 @Injectable()
 export class LicenseGateService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('LicenseGate');
-  private timer: NodeJS.Timeout | undefined;
-  private readonly unsubscribe: () => void;
+  private readonly watch: LicenseWatch;
 
   constructor(
     private readonly monitor: LicenseMonitor,
     private readonly health: HealthRegistry,
   ) {
-    this.unsubscribe = monitor.subscribe((state) => this.logChange(state));
+    this.watch = new LicenseWatch(monitor, {
+      logger: this.logger,
+      whenValid: 'Scheduled runs are allowed',
+      whenNotValid: () => 'Scheduled runs are refused until a valid license is installed; the engine keeps serving and the data stays readable',
+    });
   }
 
   onApplicationBootstrap(): void {
@@ -41,14 +41,11 @@ export class LicenseGateService implements OnApplicationBootstrap, OnApplication
         return { status: 'up', detail: state.status === 'valid' ? detail : `${detail}; scheduled runs are refused, the engine keeps serving` };
       },
     });
-    this.monitor.current();
-    this.timer = setInterval(() => this.monitor.current(), RECHECK_INTERVAL_MS);
-    this.timer.unref();
+    this.watch.start();
   }
 
   onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.unsubscribe();
+    this.watch.stop();
   }
 
   /**
@@ -65,19 +62,5 @@ export class LicenseGateService implements OnApplicationBootstrap, OnApplication
     const message = `scheduled run of ${run} refused: the license is ${state.status} (${state.reason}). Remedy: ${remedy}. The data stays readable; scheduled runs resume by themselves once a valid license is in place.`;
     this.logger.warn({ run, status: state.status, code, file: state.file, msg: message });
     return { allowed: false, status: state.status as Exclude<LicenseStatus, 'valid'>, code, reason: state.reason, remedy, message };
-  }
-
-  private logChange(state: LicenseState): void {
-    const fields = { status: state.status, code: state.code, file: state.file, licenseId: state.license?.licenseId, expiresAt: state.license?.expiresAt, evaluation: state.license?.evaluation };
-    if (state.status === 'valid') {
-      if (state.license?.evaluation) this.logger.warn({ ...fields, msg: `EVALUATION license in use: ${state.reason}; not for production use. Scheduled runs are allowed` });
-      else this.logger.log({ ...fields, msg: `license valid: ${state.reason}. Scheduled runs are allowed` });
-      return;
-    }
-    const remedy = state.code ? ` Remedy: ${licenseRemedy(state.code, state.file)}.` : '';
-    this.logger.error({
-      ...fields,
-      msg: `license ${state.status}: ${state.reason}. Scheduled runs are refused until a valid license is installed; the engine keeps serving and the data stays readable.${remedy}`,
-    });
   }
 }

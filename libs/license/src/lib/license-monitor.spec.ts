@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { issueLicense } from './license-format';
-import { LicenseFileAccess, LicenseMonitor, LicenseState, summarizeLicenseState } from './license-monitor';
+import { InMemoryLicenseFile } from './in-memory-license-file';
+import { LicenseMonitor, LicenseState, summarizeLicenseState } from './license-monitor';
 import { keyIdOf } from './trusted-keys';
 
 const vendor = generateKeyPairSync('ed25519');
@@ -18,24 +19,17 @@ function license(licenseId: string, expires: string, evaluation = false): string
   });
 }
 
-/** A one-file file system whose stamp changes on every write, counting reads. */
-class FakeFile implements LicenseFileAccess {
-  text: string | undefined;
-  version = 0;
+/** The in-memory file, counting reads and able to fail its stat. */
+class FakeFile extends InMemoryLicenseFile {
   reads = 0;
   statError: Error | undefined;
-  write(text: string | undefined): void {
-    this.text = text;
-    this.version += 1;
-  }
-  stamp(): string | undefined {
+  override stamp(): string | undefined {
     if (this.statError) throw this.statError;
-    return this.text === undefined ? undefined : `v${this.version}`;
+    return super.stamp();
   }
-  read(): string {
+  override read(): string {
     this.reads += 1;
-    if (this.text === undefined) throw new Error('ENOENT');
-    return this.text;
+    return super.read();
   }
 }
 

@@ -4,7 +4,8 @@
  * Validation messages name the field and never repeat a value.
  */
 import { z } from 'zod';
-import { ATTRIBUTE_TYPES, AttributeType, ConnectorError } from '../connector';
+import { ATTRIBUTE_TYPES, AttributeType } from '../connector';
+import { validateConnectorConfig } from '../config-validation';
 import { FilterParser } from 'ldapts';
 import { DnSyntaxError, dnWithin, parseDn } from './ldap-dn';
 
@@ -258,35 +259,12 @@ export interface LdapConnectorConfig {
   objectTypes: LdapObjectTypeConfig[];
 }
 
-function fieldPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
-}
-
-function issueMessage(issue: z.core.$ZodIssue): string {
-  const where = fieldPath(issue.path);
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys
-      .map((key) => {
-        const at = where ? `${where}.${key}` : key;
-        return /password/i.test(key) && !where
-          ? `${at}: plain passwords are not accepted; store it with secretscli and name it in bindPasswordSecret`
-          : `${at}: is not a setting of the ldap connector`;
-      })
-      .join('; ');
-  }
-  return `${where || 'config'}: ${issue.message}`;
-}
-
 /**
  * Validates a raw config and fills in every default. Throws ConnectorError
  * CONNECTOR_CONFIG_INVALID naming each bad field.
  */
 export function parseLdapConfig(raw: unknown): LdapConnectorConfig {
-  const result = rawConfigSchema.safeParse(raw);
-  if (!result.success) {
-    throw new ConnectorError('CONNECTOR_CONFIG_INVALID', `ldap connector config: ${result.error.issues.map(issueMessage).join('; ')}`);
-  }
-  const c = result.data;
+  const c = validateConnectorConfig(rawConfigSchema, raw, { connector: 'ldap', passwordSecretSetting: 'bindPasswordSecret', passwordAtTopOnly: true });
   const defaults = FLAVOR_DEFAULTS[c.flavor];
   return {
     flavor: c.flavor,

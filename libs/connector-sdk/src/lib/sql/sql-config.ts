@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConnectorError } from '../connector';
+import { validateConnectorConfig } from '../config-validation';
 import { SQL_DIALECTS, SQL_WATERMARK_TYPES, SqlDialectName, SqlWatermarkType } from './sql-dialect';
 import { isSqlIdentifier, parseQualifiedName } from './sql-identifiers';
 
@@ -252,25 +252,6 @@ export interface SqlConnectorConfig {
 
 export type SqlConnectorRawConfig = z.input<typeof rawConfigSchema>;
 
-function fieldPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
-}
-
-function issueMessage(issue: z.core.$ZodIssue): string {
-  const where = fieldPath(issue.path);
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys
-      .map((key) => {
-        const at = where ? `${where}.${key}` : key;
-        return /password/i.test(key)
-          ? `${at}: plain passwords are not accepted; store it with secretscli and name it in connection.passwordSecret`
-          : `${at}: is not a setting of the sql connector`;
-      })
-      .join('; ');
-  }
-  return `${where || 'config'}: ${issue.message}`;
-}
-
 /**
  * Validates a `sql` connector config from SQL or the Admin API and fills in
  * every default. Throws ConnectorError CONNECTOR_CONFIG_INVALID naming each
@@ -278,11 +259,7 @@ function issueMessage(issue: z.core.$ZodIssue): string {
  * field does not end up in a log.
  */
 export function parseSqlConnectorConfig(raw: unknown): SqlConnectorConfig {
-  const result = rawConfigSchema.safeParse(raw);
-  if (!result.success) {
-    throw new ConnectorError('CONNECTOR_CONFIG_INVALID', `sql connector config: ${result.error.issues.map(issueMessage).join('; ')}`);
-  }
-  const c = result.data;
+  const c = validateConnectorConfig(rawConfigSchema, raw, { connector: 'sql', passwordSecretSetting: 'connection.passwordSecret' });
   return { dialect: c.dialect, connection: connectionOf(c.dialect, c.connection), objectTypes: c.objectTypes.map(objectTypeOf) };
 }
 

@@ -5,6 +5,7 @@ import { SyncEngineConfig } from './config/sync-engine.config';
 import { LicenseModule } from './license/license.module';
 import { RegistryModule } from './registry/registry.module';
 import { RunsModule } from './runs/runs.module';
+import { ScheduleModule } from './schedule/schedule.module';
 
 /** The Sync Engine for one configuration; features are added as folders beside this file. */
 export function buildAppModule(config: SyncEngineConfig): Type<unknown> {
@@ -22,6 +23,7 @@ export function buildAppModule(config: SyncEngineConfig): Type<unknown> {
       RegistryModule,
       LicenseModule,
       RunsModule,
+      ScheduleModule,
     ],
   })
   class SyncEngineModule {

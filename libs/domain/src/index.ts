@@ -2,6 +2,8 @@ export * from './lib/model/vocabulary';
 export * from './lib/model/attributes';
 export * from './lib/errors/domain-error';
 export * from './lib/registry/engine-registry-policy';
+export * from './lib/schedule/schedule';
+export * from './lib/schedule/schedule.errors';
 export { DEFAULT_EXPRESSION_LIMITS } from './lib/expressions/cel-runtime';
 export type { ExpressionLimits } from './lib/expressions/cel-runtime';
 export * from './lib/expressions/distinguished-name';

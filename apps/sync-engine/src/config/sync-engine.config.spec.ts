@@ -20,6 +20,13 @@ describe('SyncEngineConfig run and secret settings', () => {
     const config = SyncEngineConfig.load({ IM_DATA_DIR: dataDir }, '/');
     expect(config.runs).toEqual({ maxConcurrent: 4, pollMs: 1_000, leaseMs: 60_000, maxRecoveries: 5 });
     expect(config.secrets).toMatchObject({ provider: 'host', hostKeyFile: join(dataDir, 'keys', 'secrets-host.key') });
+    expect(config.exports).toEqual({ retryBaseMs: 30_000, retryMaxMs: 3_600_000 });
+  });
+
+  it('reads the export retry timing and refuses a maximum below the first wait', () => {
+    expect(SyncEngineConfig.load({ IM_DATA_DIR: dataDir, IM_ENGINE_EXPORT_RETRY_SECONDS: '0', IM_ENGINE_EXPORT_RETRY_MAX_SECONDS: '0' }, '/').exports).toEqual({ retryBaseMs: 0, retryMaxMs: 0 });
+    expect(problems({ IM_ENGINE_EXPORT_RETRY_SECONDS: '60', IM_ENGINE_EXPORT_RETRY_MAX_SECONDS: '30' })[0]).toMatchObject({ setting: 'IM_ENGINE_EXPORT_RETRY_MAX_SECONDS', problem: expect.stringContaining('must be at least') });
+    expect(problems({ IM_ENGINE_EXPORT_RETRY_SECONDS: '-1' })[0]).toMatchObject({ setting: 'IM_ENGINE_EXPORT_RETRY_SECONDS', problem: expect.stringContaining('must be 0 or more') });
   });
 
   it('reads the settings', () => {

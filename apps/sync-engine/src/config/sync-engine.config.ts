@@ -25,10 +25,17 @@ const syncEngineSettingsShape = {
   IM_ENGINE_RUN_POLL_MS: setting.positiveInt(1_000),
   IM_ENGINE_LEASE_SECONDS: setting.positiveInt(60),
   IM_ENGINE_MAX_RUN_RECOVERIES: setting.positiveInt(5),
+  IM_ENGINE_SCHEDULER_TICK_MS: setting.positiveInt(5_000),
+  IM_ENGINE_EXPORT_RETRY_SECONDS: secondsOrZero(30),
+  IM_ENGINE_EXPORT_RETRY_MAX_SECONDS: secondsOrZero(3_600),
   IM_LICENSE_FILE: setting.text().optional(),
   IM_LICENSE_PUBLIC_KEYS: setting.text().optional(),
   ...secretSettingsShape,
 };
+
+function secondsOrZero(fallback: number) {
+  return z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more').default(fallback);
+}
 
 /** A lease must outlast a few missed renewals (renewed every third of it) and a slow batch. */
 const MIN_LEASE_SECONDS = 15;
@@ -65,6 +72,19 @@ export class SyncEngineConfig implements CommonConfig {
     /** `IM_ENGINE_MAX_RUN_RECOVERIES`: how often a run interrupted by an engine's death is resumed before it is failed. @default 5 */
     maxRecoveries: number;
   };
+  exports!: {
+    /**
+     * `IM_ENGINE_EXPORT_RETRY_SECONDS`: the wait after an export's first failure; it doubles with
+     * each further one (with jitter) up to the maximum. 0: retried by the next export run. @default 30
+     */
+    retryBaseMs: number;
+    /** `IM_ENGINE_EXPORT_RETRY_MAX_SECONDS`: the longest wait between two attempts of one export. @default 3600 */
+    retryMaxMs: number;
+  };
+  scheduler!: {
+    /** `IM_ENGINE_SCHEDULER_TICK_MS`: how often the active engine fires due schedules and moves chains on; a fire is at most this late. @default 5000 */
+    tickMs: number;
+  };
   /** `IM_SECRETS_*`: how connectors' secret references are opened (the same settings as secretscli's). */
   secrets!: SecretSettings;
 
@@ -79,6 +99,9 @@ export class SyncEngineConfig implements CommonConfig {
     }
     if (own.IM_ENGINE_LEASE_SECONDS < MIN_LEASE_SECONDS) {
       throw new ConfigError([{ setting: 'IM_ENGINE_LEASE_SECONDS', problem: `must be at least ${MIN_LEASE_SECONDS}, or a slow batch or two missed renewals would lose the lease (got "${own.IM_ENGINE_LEASE_SECONDS}")` }]);
+    }
+    if (own.IM_ENGINE_EXPORT_RETRY_MAX_SECONDS < own.IM_ENGINE_EXPORT_RETRY_SECONDS) {
+      throw new ConfigError([{ setting: 'IM_ENGINE_EXPORT_RETRY_MAX_SECONDS', problem: `must be at least IM_ENGINE_EXPORT_RETRY_SECONDS (${own.IM_ENGINE_EXPORT_RETRY_SECONDS}) (got "${own.IM_ENGINE_EXPORT_RETRY_MAX_SECONDS}")` }]);
     }
     const secrets = resolveSecretSettings(own as SecretSettingsValues, common.dataDir);
     const secretProblems = secretSettingsProblems(secrets, [secrets.provider]);
@@ -98,6 +121,11 @@ export class SyncEngineConfig implements CommonConfig {
         leaseMs: own.IM_ENGINE_LEASE_SECONDS * 1000,
         maxRecoveries: own.IM_ENGINE_MAX_RUN_RECOVERIES,
       },
+      exports: {
+        retryBaseMs: own.IM_ENGINE_EXPORT_RETRY_SECONDS * 1000,
+        retryMaxMs: own.IM_ENGINE_EXPORT_RETRY_MAX_SECONDS * 1000,
+      },
+      scheduler: { tickMs: own.IM_ENGINE_SCHEDULER_TICK_MS },
       secrets,
     });
   }

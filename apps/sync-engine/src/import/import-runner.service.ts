@@ -6,8 +6,10 @@ import {
   ConnectorLeaseRepository,
   ConnectorSpaceRepository,
   LeaseLostError,
+  RunObjectErrorInput,
   RunRepository,
   StagedBatchResult,
+  Transaction,
   TransactionRunner,
   WatermarkRepository,
 } from '@identitymesh/persistence';
@@ -17,6 +19,22 @@ import { hasReferences, ImportPlan, importPlan, PreparedBatch, prepareImportBatc
 
 /** Inserted objects after which a run first refreshes the planner's statistics; then each time that doubled. */
 const FIRST_STATISTICS_REFRESH = 5_000;
+
+/**
+ * What a profile built on the import adds to it (the confirming import),
+ * inside the import's own transactions, so its writes commit with the batch
+ * they judge. Each hook returns per-object errors, recorded and counted with
+ * the batch's own.
+ */
+export interface ImportExtension {
+  /** How messages name the profile: `confirming import`. */
+  name: string;
+  mode: 'full' | 'delta';
+  /** In each batch's transaction, after the batch was staged. */
+  afterBatch(tx: Transaction, context: RunContext, batch: { prepared: PreparedBatch; staged: StagedBatchResult; plan: ImportPlan; now: Date }): Promise<RunObjectErrorInput[]>;
+  /** In the completion transaction of a stream read to its end as a whole snapshot, after the unseen objects were marked deleted. */
+  afterComplete(tx: Transaction, context: RunContext, now: Date): Promise<RunObjectErrorInput[]>;
+}
 
 interface Totals {
   batches: number;
@@ -60,10 +78,12 @@ export class ImportRunner implements ProfileRunner {
     this.batchSeconds = metrics.histogram('import_batch_duration_seconds', 'Time to stage and commit one import batch', ['profile'], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   }
 
-  async run(context: RunContext): Promise<RunOutcome> {
+  /** Runs a full or delta import, or with `extension` a profile built on one. */
+  async run(context: RunContext, extension?: ImportExtension): Promise<RunOutcome> {
     const { run, connector: definition } = context;
     const profile = run.profile;
-    if (profile !== 'full-import' && profile !== 'delta-import') throw new Error(`the import runner does not run ${profile}`);
+    if (!extension && profile !== 'full-import' && profile !== 'delta-import') throw new Error(`the import runner does not run ${profile}`);
+    const describeProfile = () => extension?.name ?? (profile === 'full-import' ? 'full import' : 'delta import');
     const fields = { runId: run.id, connectorId: definition.id, profile };
     if (run.preview) {
       return { kind: 'finished', status: 'failed', message: 'a preview (dry run) is offered for sync and export runs; an import has nothing to preview. Queue it without preview' };
@@ -75,13 +95,13 @@ export class ImportRunner implements ProfileRunner {
     } catch (error) {
       return { kind: 'finished', status: 'failed', message: describeFailure(error) };
     }
-    const mode = profile === 'full-import' ? 'full' : 'delta';
+    const mode = extension?.mode ?? (profile === 'full-import' ? 'full' : 'delta');
     const totals: Totals = { batches: 0, read: 0, added: 0, updated: 0, deleted: 0, unchanged: 0, failed: 0 };
     try {
       const snapshot = mode === 'full' || connector.capabilities().deltaImport === 'snapshot';
       const plan = importPlan(await connector.schema());
       const watermark = mode === 'delta' ? await this.watermarks.read(definition.id) : undefined;
-      this.logger.log({ ...fields, fencingToken: context.lease.fencingToken, watermark, resumed: run.recoveries > 0, msg: `${describeProfile(profile)} of connector "${definition.name}" started` });
+      this.logger.log({ ...fields, fencingToken: context.lease.fencingToken, watermark, resumed: run.recoveries > 0, msg: `${describeProfile()} of connector "${definition.name}" started` });
 
       const stream = connector.import({ mode, objectTypes: [], watermark, batchSize: definition.batchSize, signal: context.signal });
       let errorsSoFar = run.errors;
@@ -89,7 +109,7 @@ export class ImportRunner implements ProfileRunner {
       for await (const batch of untilAborted(stream, context.signal)) {
         const started = process.hrtime.bigint();
         const prepared = prepareImportBatch(batch, plan, this.space.limits(), snapshot);
-        const { staged, newErrors } = await this.commitBatch(context, prepared, batch, snapshot, hasReferences(plan));
+        const { staged, newErrors } = await this.commitBatch(context, prepared, batch, snapshot, plan, extension);
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         this.batchSeconds.observe({ profile }, seconds);
         add(totals, prepared, staged, newErrors);
@@ -110,20 +130,23 @@ export class ImportRunner implements ProfileRunner {
       if (context.signal.aborted) return this.interrupted(context, totals);
 
       const completeSnapshot = snapshot && (mode === 'full' || totals.batches > 0);
-      const unseen = await this.complete(context, plan, completeSnapshot);
+      const { deleted: unseen, newErrors: completionErrors } = await this.complete(context, plan, completeSnapshot, extension);
       totals.deleted += unseen;
+      totals.failed += completionErrors;
+      errorsSoFar += completionErrors;
+      if (completionErrors > 0) this.objects.inc({ profile, outcome: 'failed' }, completionErrors);
       if (unseen > 0) this.objects.inc({ profile, outcome: 'deleted' }, unseen);
       const status = errorsSoFar > 0 ? 'completed-with-errors' : 'succeeded';
-      const message = `${describeProfile(profile)} ${status === 'succeeded' ? 'succeeded' : `completed with ${errorsSoFar} failed objects`}: ${summary(totals)}${run.recoveries > 0 ? ` (resumed after ${run.recoveries} interruption(s); the run's counters include the earlier attempts)` : ''}`;
+      const message = `${describeProfile()} ${status === 'succeeded' ? 'succeeded' : `completed with ${errorsSoFar} failed objects`}: ${summary(totals)}${run.recoveries > 0 ? ` (resumed after ${run.recoveries} interruption(s); the run's counters include the earlier attempts)` : ''}`;
       this.logger.log({ ...fields, ...totals, msg: message });
       return { kind: 'finished', status, message };
     } catch (error) {
       if (error instanceof LeaseLostError) {
-        this.logger.error({ ...fields, code: error.code, msg: `${describeProfile(profile)} stopped: ${error.message}` });
+        this.logger.error({ ...fields, code: error.code, msg: `${describeProfile()} stopped: ${error.message}` });
         return { kind: 'lease-lost', message: error.message };
       }
       if (context.signal.aborted) return this.interrupted(context, totals);
-      const message = `${describeProfile(profile)} failed: ${describeFailure(error)}; ${summary(totals)}`;
+      const message = `${describeProfile()} failed: ${describeFailure(error)}; ${summary(totals)}`;
       this.logger.error({ ...fields, err: error, msg: message });
       return { kind: 'finished', status: 'failed', message };
     } finally {
@@ -132,7 +155,7 @@ export class ImportRunner implements ProfileRunner {
   }
 
   /** One batch, one transaction: lease check, objects, references, errors, counters, watermark. Safe to repeat, so transient faults retry it whole. */
-  private commitBatch(context: RunContext, prepared: PreparedBatch, batch: ImportBatch, snapshot: boolean, withReferences: boolean): Promise<{ staged: StagedBatchResult; newErrors: number }> {
+  private commitBatch(context: RunContext, prepared: PreparedBatch, batch: ImportBatch, snapshot: boolean, plan: ImportPlan, extension: ImportExtension | undefined): Promise<{ staged: StagedBatchResult; newErrors: number }> {
     const { run, lease } = context;
     return this.transactions.runIdempotent('import batch', async (tx) => {
       const now = new Date();
@@ -144,13 +167,14 @@ export class ImportRunner implements ProfileRunner {
         deletes: prepared.deletes,
         unreadable: prepared.unreadable,
         markSeen: snapshot,
-        withReferences,
+        withReferences: hasReferences(plan),
         now,
       });
-      const errors = prepared.errors.map((error) => ({
+      const errors: RunObjectErrorInput[] = prepared.errors.map((error) => ({
         ...error,
         csObjectId: error.anchor === undefined ? null : (staged.existingIds.get(`${error.objectType ?? ''}\u0000${error.anchor}`) ?? null),
       }));
+      if (extension) errors.push(...(await extension.afterBatch(tx, context, { prepared, staged, plan, now })));
       const newErrors = await this.runs.recordObjectErrors(tx, run.id, errors, now);
       await this.runs.addCounters(tx, run.id, { added: staged.added, updated: staged.updated, deleted: staged.deleted, errors: newErrors });
       if (batch.watermark !== undefined) await this.watermarks.write(tx, lease.connectorId, batch.watermark, run.id, now);
@@ -163,7 +187,7 @@ export class ImportRunner implements ProfileRunner {
    * pending deletes, and references now resolvable are linked, in one
    * transaction under the lease. Returns the number of new pending deletes.
    */
-  private complete(context: RunContext, plan: ImportPlan, completeSnapshot: boolean): Promise<number> {
+  private complete(context: RunContext, plan: ImportPlan, completeSnapshot: boolean, extension: ImportExtension | undefined): Promise<{ deleted: number; newErrors: number }> {
     const { run, lease } = context;
     const byAnchor = new Set<string>();
     const byDn = new Set<string>();
@@ -172,12 +196,14 @@ export class ImportRunner implements ProfileRunner {
       const now = new Date();
       await this.leases.assertLeaseHeld(tx, lease.connectorId, lease.engineInstanceId, lease.fencingToken, now);
       const deleted = completeSnapshot ? await this.space.markUnseenAsDeleted(tx, lease.connectorId, run.id, null, now) : 0;
-      await this.runs.addCounters(tx, run.id, { deleted });
+      const errors = extension && completeSnapshot ? await extension.afterComplete(tx, context, now) : [];
+      const newErrors = await this.runs.recordObjectErrors(tx, run.id, errors, now);
+      await this.runs.addCounters(tx, run.id, { deleted, errors: newErrors });
       await this.space.resolveReferences(tx, lease.connectorId, {
         byAnchor: { attributeNames: [...byAnchor], objectTypes: plan.objectTypes },
         byDn: { attributeNames: [...byDn] },
       });
-      return deleted;
+      return { deleted, newErrors };
     });
   }
 
@@ -239,10 +265,6 @@ function add(totals: Totals, prepared: PreparedBatch, staged: StagedBatchResult,
 
 function summary(totals: Totals): string {
   return `${totals.read} objects read in ${totals.batches} batch(es): ${totals.added} added, ${totals.updated} updated, ${totals.deleted} deleted, ${totals.unchanged} unchanged, ${totals.failed} failed`;
-}
-
-function describeProfile(profile: string): string {
-  return profile === 'full-import' ? 'full import' : 'delta import';
 }
 
 function describeFailure(error: unknown): string {

@@ -3,10 +3,13 @@ import { assertUnreachable } from '@identitymesh/domain';
 import { MetricsRegistry } from '@identitymesh/platform';
 import { ConnectorDefinition, LeaseGrant, RunRepository, RunView } from '@identitymesh/persistence';
 import { SyncEngineConfig } from '../config/sync-engine.config';
+import { ConfirmingImportRunner } from '../export/confirming-import-runner.service';
+import { ExportRunner } from '../export/export-runner.service';
 import { ImportRunner } from '../import/import-runner.service';
 import { LeaseService } from '../leases/lease.service';
 import { LicenseGateService } from '../license/license-gate.service';
 import { EngineIdentity } from '../registry/engine-identity';
+import { SyncRunner } from '../sync/sync-runner.service';
 import { RunContext, RunOutcome, StopReason } from './run-context';
 
 /** A run this engine claimed, with the lease it holds for the run's connector. */
@@ -27,8 +30,7 @@ interface ActiveRun {
  * never two of one connector, each dispatched to its profile's runner,
  * then recorded (finished, given back to the queue, or left alone when the
  * lease went to another engine) and its lease released. Scheduled runs pass
- * the license gate first. Profiles not built yet fail with a message saying
- * so; nothing pretends to have run.
+ * the license gate first.
  */
 @Injectable()
 export class RunExecutor {
@@ -43,6 +45,9 @@ export class RunExecutor {
     private readonly runs: RunRepository,
     private readonly leases: LeaseService,
     private readonly imports: ImportRunner,
+    private readonly syncs: SyncRunner,
+    private readonly exports: ExportRunner,
+    private readonly confirmingImports: ConfirmingImportRunner,
     private readonly license: LicenseGateService,
     private readonly engine: EngineIdentity,
     metrics: MetricsRegistry,
@@ -122,11 +127,13 @@ export class RunExecutor {
       case 'full-import':
       case 'delta-import':
         return this.imports.run(context);
+      case 'export':
+        return this.exports.run(context);
+      case 'confirming-import':
+        return this.confirmingImports.run(context);
       case 'full-sync':
       case 'delta-sync':
-      case 'export':
-      case 'confirming-import':
-        return { kind: 'finished', status: 'failed', message: `${profile} runs are not implemented in this version of the engine; the run changed nothing` };
+        return this.syncs.run(context);
       default:
         return assertUnreachable(profile);
     }

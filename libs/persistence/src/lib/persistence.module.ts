@@ -2,14 +2,21 @@ import { DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicatio
 import { DataSource } from 'typeorm';
 import { DatabaseSettings } from './data-source/database-settings';
 import { openDatabase } from './data-source/open-database';
+import { AuditRepository } from './audit/audit.repository';
 import { ConnectorLeaseRepository } from './connector-lease/connector-lease.repository';
 import { ConnectorSpaceRepository } from './connector-space/connector-space.repository';
 import { ConnectorRepository } from './connector/connector.repository';
 import { EngineRegistryRepository } from './engine-registry/engine-registry.repository';
+import { ExportQueueRepository } from './export-queue/export-queue.repository';
+import { MeshRepository } from './mesh/mesh.repository';
+import { RunChangeRepository } from './run-change/run-change.repository';
 import { RunRepository } from './run/run.repository';
+import { ScheduleRepository } from './schedule/schedule.repository';
 import { SchemaRepository } from './schema/schema.repository';
 import { SecretRepository } from './secrets/secret.repository';
+import { SyncRuleRepository } from './sync-rule/sync-rule.repository';
 import { TransactionRunner } from './transaction/transaction';
+import { UniqueValueRepository } from './unique-value/unique-value.repository';
 import { WatermarkRepository } from './watermark/watermark.repository';
 
 /** Everything a feature may inject: repositories and the transaction runner, each over the one DataSource. */
@@ -21,7 +28,14 @@ const DATA_ACCESS = [
   ConnectorLeaseRepository,
   ConnectorSpaceRepository,
   RunRepository,
+  ScheduleRepository,
   WatermarkRepository,
+  ExportQueueRepository,
+  SyncRuleRepository,
+  MeshRepository,
+  UniqueValueRepository,
+  RunChangeRepository,
+  AuditRepository,
   TransactionRunner,
 ];
 

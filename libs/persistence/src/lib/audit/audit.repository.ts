@@ -3,7 +3,10 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { AuditActorType } from '@identitymesh/domain';
 import { AuditEventEntity } from '../entities/audit-event.entity';
 import type { JsonValue } from '../entities/column-types';
+import { insertRows } from '../data-source/bulk-insert';
+import { chunked, rowsPerStatement } from '../data-source/dialect';
 import { withTransientRetry } from '../retry/retry-policy';
+import { managerOf, Transaction } from '../transaction/transaction';
 
 /** One audit entry to record. Callers pass before/after already redacted: this layer cannot know which fields are secret. */
 export interface AuditEventInput {
@@ -23,6 +26,7 @@ export interface AuditEventInput {
 
 // 12 parameters a row: 150 rows stay under SQL Server's 2,100 parameters a statement.
 const INSERT_CHUNK = 150;
+const AUDIT_ROW_PARAMETERS = 12;
 
 /** `IM_AuditEvents`, append-only. */
 export class AuditRepository {
@@ -50,6 +54,31 @@ export class AuditRepository {
     };
     if (manager) return insert(manager);
     await withTransientRetry('audit append', () => this.dataSource.transaction(insert));
+  }
+
+  /**
+   * Appends entries inside the transaction of the change they describe, as
+   * multi-row inserts (one statement for a usual batch): a sync batch's
+   * audit commits with its changes or not at all.
+   */
+  async record(tx: Transaction, events: readonly AuditEventInput[]): Promise<void> {
+    if (events.length === 0) return;
+    const manager = managerOf(tx);
+    const rows: AuditEventEntity[] = events.map((e) => ({
+      id: randomUUID(),
+      at: e.at ?? new Date(),
+      actorType: e.actorType,
+      actor: e.actor.slice(0, 255),
+      action: e.action,
+      targetType: e.targetType,
+      targetId: e.targetId ?? null,
+      runId: e.runId ?? null,
+      ruleId: e.ruleId ?? null,
+      before: e.before ?? null,
+      after: e.after ?? null,
+      correlationId: e.correlationId ?? null,
+    }));
+    for (const chunk of chunked(rows, rowsPerStatement(manager, AUDIT_ROW_PARAMETERS))) await insertRows(manager, AuditEventEntity, chunk);
   }
 
   /** The newest entries first, for one target when given. */

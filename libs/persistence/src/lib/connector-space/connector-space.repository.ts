@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { Brackets, In } from 'typeorm';
-import type { PendingImport } from '@identitymesh/domain';
+import { Brackets, In, IsNull } from 'typeorm';
+import type { ExportOperation, PendingImport } from '@identitymesh/domain';
 import type { JsonObject } from '../entities/column-types';
 import { ConnectorSpaceObjectEntity } from '../entities/connector-space-object.entity';
 import { CsReferenceEntity } from '../entities/cs-reference.entity';
 import { insertRows } from '../data-source/bulk-insert';
 import { chunked, driverTypeOf, rowsPerStatement } from '../data-source/dialect';
+import { ConcurrentChangeError } from '../transaction/transaction.errors';
 import { managerOf, Transaction } from '../transaction/transaction';
 
 /** One value of a reference attribute of a staged object. */
@@ -88,9 +89,92 @@ export interface ConnectorSpaceObjectView {
   attributes: JsonObject;
   attributeHash: string;
   meshObjectId: string | null;
+  /** Outside its connector's scoping filter when the sync last looked. */
+  isDisconnector: boolean;
   pendingImport: PendingImport;
+  /** Set while an export of the object is queued; `add` while a provisioned object does not exist in its system yet. */
+  pendingExport: ExportOperation | null;
   lastRunId: string | null;
   version: number;
+}
+
+/** Where a sync's walk through a connector space stands: the last object it took, in (object type, anchor) order. */
+export interface SyncCursor {
+  objectType: string;
+  anchor: string;
+}
+
+/** One reference of a connector-space object with what its target is joined to. */
+export interface ReferenceTarget {
+  csObjectId: string;
+  attributeName: string;
+  /** As the system named it: the target's anchor, or the hash of its normalized DN. */
+  targetKey: string;
+  /** Null while the named object is not staged. */
+  targetCsObjectId: string | null;
+  targetMeshObjectId: string | null;
+  targetIsDisconnector: boolean;
+}
+
+/** A sync's decision about one of the connector's own objects: its link, and whether the sync has taken its pending import in. */
+export interface LinkUpdate {
+  id: string;
+  /** The version read; the write fails with ConcurrentChangeError when the row has another one. */
+  version: number;
+  meshObjectId: string | null;
+  isDisconnector: boolean;
+  pendingImport: PendingImport;
+}
+
+/** An object a provisioning rule creates in a target connector: it exists in the connector space (pending export `add`) before it exists in the system. */
+export interface ProvisionedObject {
+  id: string;
+  connectorId: string;
+  objectType: string;
+  /** From the anchor template, or a provisional one ({@link PROVISIONAL_ANCHOR_PREFIX}) until the system assigns the real one. */
+  anchor: string;
+  distinguishedName: string | null;
+  dnHash: string | null;
+  /** The values its add carries. */
+  attributes: JsonObject;
+  attributeHash: string;
+  meshObjectId: string;
+}
+
+/** A provisioned object not exported yet, named or valued anew before its add goes out. */
+export interface ProvisionedObjectChange {
+  id: string;
+  distinguishedName: string | null;
+  dnHash: string | null;
+  attributes: JsonObject;
+  attributeHash: string;
+}
+
+/**
+ * Marks an anchor the engine made up for a provisioned object whose system
+ * assigns the real one on add (LDAP entryUUID, AD objectGUID). The export
+ * replaces it with the system's anchor once the add has been applied.
+ */
+export const PROVISIONAL_ANCHOR_PREFIX = 'provisional:';
+
+/** Whether an anchor is one the engine made up (see {@link PROVISIONAL_ANCHOR_PREFIX}). */
+export function isProvisionalAnchor(anchor: string): boolean {
+  return anchor.startsWith(PROVISIONAL_ANCHOR_PREFIX);
+}
+
+/** What a recorded export changes of its object ({@link ConnectorSpaceRepository.applyExportResults}). */
+export interface ExportedObjectUpdate {
+  id: string;
+  /** The system's anchor (one it assigned on add replaces a provisional one). */
+  anchor: string;
+  distinguishedName: string | null;
+  dnHash: string | null;
+  attributes: JsonObject;
+  attributeHash: string;
+  /** The reference rows after the export; undefined leaves them as they are. */
+  references?: StagedReference[];
+  /** What the object still has to send first, or null. */
+  pendingExport: ExportOperation | null;
 }
 
 /** How reference attributes name their targets, for {@link ConnectorSpaceRepository.resolveReferences}. */
@@ -112,6 +196,10 @@ const CSO_CASE_COLUMNS = ['attributes', 'attributeHash', 'distinguishedName', 'd
 const CSO_UPDATE_PARAMETERS = CSO_CASE_COLUMNS.length * 2 + 1;
 const REFERENCE_PARAMETERS = 4;
 const REFERENCE_KEY_PARAMETERS = 3;
+const LINK_UPDATE_PARAMETERS = 6;
+const EXPORTED_CASE_COLUMNS = ['anchor', 'distinguishedName', 'dnHash', 'attributes', 'attributeHash', 'pendingExport'] as const;
+const EXPORTED_UPDATE_PARAMETERS = EXPORTED_CASE_COLUMNS.length * 2 + 1;
+const PROVISIONED_UPDATE_PARAMETERS = 9;
 
 interface ExistingRow {
   id: string;
@@ -276,6 +364,314 @@ export class ConnectorSpaceRepository {
     const escape = (name: string) => this.dataSource.driver.escape(name);
     const tables = [ConnectorSpaceObjectEntity, CsReferenceEntity].map((entity) => escape(this.dataSource.getMetadata(entity).tableName));
     await this.dataSource.query(`ANALYZE ${tables.join(', ')}`);
+  }
+
+  /**
+   * The next page of a connector's objects for a sync, in (object type,
+   * anchor) order after `after` — the unique index's order, so each page is
+   * an index range. `pendingOnly`: only objects with a pending import (a
+   * delta sync).
+   */
+  async loadSyncPage(tx: Transaction, connectorId: string, page: { after: SyncCursor | null; limit: number; pendingOnly: boolean }): Promise<ConnectorSpaceObjectView[]> {
+    const query = managerOf(tx).getRepository(ConnectorSpaceObjectEntity).createQueryBuilder('o').where('o.connectorId = :connectorId', { connectorId });
+    // Named values, not `<> 'none'`: the (connectorId, pendingImport) index then finds a delta's few objects among many.
+    if (page.pendingOnly) query.andWhere('o.pendingImport IN (:...pending)', { pending: ['add', 'update', 'delete'] });
+    if (page.after) {
+      query.andWhere('(o.objectType > :afterType OR (o.objectType = :afterType AND o.anchor > :afterAnchor))', { afterType: page.after.objectType, afterAnchor: page.after.anchor });
+    }
+    const rows = await query.orderBy('o.objectType', 'ASC').addOrderBy('o.anchor', 'ASC').limit(page.limit).getMany();
+    return rows.map(toView);
+  }
+
+  /** Objects by id, in one query per parameter-limit chunk. */
+  async loadByIds(tx: Transaction, ids: readonly string[]): Promise<ConnectorSpaceObjectView[]> {
+    const manager = managerOf(tx);
+    const out: ConnectorSpaceObjectView[] = [];
+    for (const chunk of chunked([...new Set(ids)], rowsPerStatement(manager, 1, 10))) {
+      out.push(...(await manager.getRepository(ConnectorSpaceObjectEntity).find({ where: { id: In(chunk) } })).map(toView));
+    }
+    return out;
+  }
+
+  /** Every object joined to any of the mesh objects (of the given connectors, when given): the sources and targets of a batch's mesh objects. */
+  async loadLinked(tx: Transaction, meshObjectIds: readonly string[], connectorIds?: readonly string[]): Promise<ConnectorSpaceObjectView[]> {
+    const manager = managerOf(tx);
+    if (connectorIds && connectorIds.length === 0) return [];
+    const out: ConnectorSpaceObjectView[] = [];
+    for (const chunk of chunked([...new Set(meshObjectIds)], rowsPerStatement(manager, 1, 10 + (connectorIds?.length ?? 0)))) {
+      const where = connectorIds ? { meshObjectId: In(chunk), connectorId: In([...connectorIds]) } : { meshObjectId: In(chunk) };
+      out.push(...(await manager.getRepository(ConnectorSpaceObjectEntity).find({ where })).map(toView));
+    }
+    return out;
+  }
+
+  /**
+   * The reference rows of objects together with the mesh object each
+   * target is joined to, in one query (per parameter-limit chunk of
+   * objects, not of references: a 50,000-member group is one statement).
+   */
+  async loadReferenceTargets(tx: Transaction, csObjectIds: readonly string[]): Promise<ReferenceTarget[]> {
+    const manager = managerOf(tx);
+    const out: ReferenceTarget[] = [];
+    for (const chunk of chunked([...new Set(csObjectIds)], rowsPerStatement(manager, 1, 10))) {
+      const rows: Array<Omit<ReferenceTarget, 'targetIsDisconnector'> & { targetIsDisconnector: unknown }> = await manager
+        .getRepository(CsReferenceEntity)
+        .createQueryBuilder('r')
+        .leftJoin(ConnectorSpaceObjectEntity, 't', 't.id = r.targetCsObjectId')
+        .select('r.csObjectId', 'csObjectId')
+        .addSelect('r.attributeName', 'attributeName')
+        .addSelect('r.targetKey', 'targetKey')
+        .addSelect('r.targetCsObjectId', 'targetCsObjectId')
+        .addSelect('t.meshObjectId', 'targetMeshObjectId')
+        .addSelect('t.isDisconnector', 'targetIsDisconnector')
+        .where('r.csObjectId IN (:...chunk)', { chunk })
+        .getRawMany();
+      for (const row of rows) {
+        out.push({
+          csObjectId: row.csObjectId,
+          attributeName: row.attributeName,
+          targetKey: row.targetKey,
+          targetCsObjectId: row.targetCsObjectId ?? null,
+          targetMeshObjectId: row.targetMeshObjectId ?? null,
+          targetIsDisconnector: row.targetIsDisconnector === true || Number(row.targetIsDisconnector) === 1,
+        });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Objects of target connectors that already carry a name a provisioning
+   * rule rendered (an anchor, or a DN by its hash): they are joined instead
+   * of provisioned twice, or reported when another mesh object has them.
+   */
+  async findNamed(tx: Transaction, names: ReadonlyArray<{ connectorId: string; objectType: string; anchor?: string; dnHash?: string }>): Promise<ConnectorSpaceObjectView[]> {
+    const manager = managerOf(tx);
+    const out = new Map<string, ConnectorSpaceObjectView>();
+    for (const chunk of chunked(names, rowsPerStatement(manager, 3, 10))) {
+      const query = manager.getRepository(ConnectorSpaceObjectEntity).createQueryBuilder('o');
+      query.where(
+        new Brackets((where) => {
+          chunk.forEach((name, index) => {
+            if (name.anchor !== undefined) {
+              where.orWhere(`(o.connectorId = :c${index} AND o.objectType = :t${index} AND o.anchor = :a${index})`, { [`c${index}`]: name.connectorId, [`t${index}`]: name.objectType, [`a${index}`]: name.anchor });
+            }
+            if (name.dnHash !== undefined) where.orWhere(`(o.connectorId = :c${index} AND o.dnHash = :h${index})`, { [`c${index}`]: name.connectorId, [`h${index}`]: name.dnHash });
+          });
+        }),
+      );
+      if (!chunk.some((name) => name.anchor !== undefined || name.dnHash !== undefined)) continue;
+      for (const row of await query.getMany()) out.set(row.id, toView(row));
+    }
+    return [...out.values()];
+  }
+
+  /**
+   * Writes a sync's decisions about the connector's own objects: link,
+   * disconnector flag and pending import, as one multi-row UPDATE that
+   * bumps each version and must find the version read (else
+   * ConcurrentChangeError, and the transaction rolls back).
+   */
+  async updateLinks(tx: Transaction, rows: readonly LinkUpdate[], now: Date): Promise<void> {
+    if (rows.length === 0) return;
+    const manager = managerOf(tx);
+    let changed = 0;
+    for (const chunk of chunked(rows, rowsPerStatement(manager, LINK_UPDATE_PARAMETERS, 10))) {
+      const qb = manager.getRepository(ConnectorSpaceObjectEntity).createQueryBuilder().update();
+      const id = qb.escape('id');
+      const version = qb.escape('version');
+      const parameters: Record<string, unknown> = {};
+      chunk.forEach((row, index) => {
+        parameters[`u${index}`] = row.id;
+        parameters[`v${index}`] = row.version;
+        parameters[`m${index}`] = row.meshObjectId;
+        parameters[`p${index}`] = row.pendingImport;
+      });
+      const disconnectors = chunk.filter((row) => row.isDisconnector).map((row) => row.id);
+      const [yes, no] = booleanLiterals(manager);
+      if (disconnectors.length > 0) parameters['disconnectors'] = disconnectors;
+      const result = await qb
+        .set({
+          meshObjectId: () => `CASE ${id} ${chunk.map((_, index) => `WHEN :u${index} THEN :m${index}`).join(' ')} END`,
+          pendingImport: () => `CASE ${id} ${chunk.map((_, index) => `WHEN :u${index} THEN :p${index}`).join(' ')} END`,
+          isDisconnector: () => (disconnectors.length > 0 ? `CASE WHEN ${id} IN (:...disconnectors) THEN ${yes} ELSE ${no} END` : no),
+          version: () => `${version} + 1`,
+          updatedAt: now,
+        })
+        .where(chunk.map((_, index) => `(${id} = :u${index} AND ${version} = :v${index})`).join(' OR '))
+        .setParameters(parameters)
+        .execute();
+      changed += result.affected ?? 0;
+    }
+    if (changed !== rows.length) throw new ConcurrentChangeError('IM_ConnectorSpaceObjects', rows.length, changed);
+  }
+
+  /**
+   * Clears the pending import of objects whose changes a sync took in,
+   * where they still have the version read: an object an import changed
+   * meanwhile keeps its pending import for the next sync. Returns how many
+   * were cleared.
+   */
+  async markSynced(tx: Transaction, rows: ReadonlyArray<{ id: string; version: number }>, now: Date): Promise<number> {
+    const manager = managerOf(tx);
+    let changed = 0;
+    for (const chunk of chunked(rows, rowsPerStatement(manager, 2, 10))) {
+      const qb = manager.getRepository(ConnectorSpaceObjectEntity).createQueryBuilder().update();
+      const result = await qb
+        .set({ pendingImport: 'none', version: () => `${qb.escape('version')} + 1`, updatedAt: now })
+        .where(chunk.map((row) => ({ id: row.id, version: row.version })))
+        .execute();
+      changed += result.affected ?? 0;
+    }
+    return changed;
+  }
+
+  /**
+   * Links objects of target connectors that a provisioning rule found by
+   * name (an existing account with the DN or anchor it would have created)
+   * to their mesh object, where they are still unlinked; else
+   * ConcurrentChangeError (another sync linked one meanwhile).
+   */
+  async linkUnjoined(tx: Transaction, rows: ReadonlyArray<{ id: string; meshObjectId: string }>, now: Date): Promise<void> {
+    if (rows.length === 0) return;
+    const manager = managerOf(tx);
+    let changed = 0;
+    for (const chunk of chunked(rows, rowsPerStatement(manager, 3, 10))) {
+      const qb = manager.getRepository(ConnectorSpaceObjectEntity).createQueryBuilder().update();
+      const id = qb.escape('id');
+      const parameters: Record<string, unknown> = {};
+      chunk.forEach((row, index) => {
+        parameters[`u${index}`] = row.id;
+        parameters[`m${index}`] = row.meshObjectId;
+      });
+      const result = await qb
+        .set({ meshObjectId: () => `CASE ${id} ${chunk.map((_, index) => `WHEN :u${index} THEN :m${index}`).join(' ')} END`, version: () => `${qb.escape('version')} + 1`, updatedAt: now })
+        .where({ id: In(chunk.map((row) => row.id)), meshObjectId: IsNull() })
+        .setParameters(parameters)
+        .execute();
+      changed += result.affected ?? 0;
+    }
+    if (changed !== rows.length) throw new ConcurrentChangeError('IM_ConnectorSpaceObjects', rows.length, changed);
+  }
+
+  /** Unlinks objects of target connectors from a mesh object (deprovisioning by disconnect), where they are still linked to it. */
+  async unlink(tx: Transaction, rows: ReadonlyArray<{ id: string; meshObjectId: string }>, now: Date): Promise<void> {
+    const manager = managerOf(tx);
+    for (const chunk of chunked(rows, rowsPerStatement(manager, 2, 10))) {
+      const qb = manager.getRepository(ConnectorSpaceObjectEntity).createQueryBuilder().update();
+      await qb
+        .set({ meshObjectId: null, version: () => `${qb.escape('version')} + 1`, updatedAt: now })
+        .where(chunk.map((row) => ({ id: row.id, meshObjectId: row.meshObjectId })))
+        .execute();
+    }
+  }
+
+  /**
+   * Removes objects from the connector space: deletes the sync has taken
+   * in, and provisioned objects whose add never went out. References other
+   * objects held to them become unresolved again; their queued exports go
+   * with them (cascade).
+   */
+  async removeObjects(tx: Transaction, ids: readonly string[]): Promise<void> {
+    const manager = managerOf(tx);
+    for (const chunk of chunked([...new Set(ids)], rowsPerStatement(manager, 1, 10))) {
+      await manager.createQueryBuilder().update(CsReferenceEntity).set({ targetCsObjectId: null }).where({ targetCsObjectId: In(chunk) }).execute();
+      await manager.createQueryBuilder().delete().from(ConnectorSpaceObjectEntity).where({ id: In(chunk) }).execute();
+    }
+  }
+
+  /** Objects provisioning rules create in target connectors (pending export `add`), as multi-row inserts. */
+  async insertProvisioned(tx: Transaction, objects: readonly ProvisionedObject[], now: Date): Promise<void> {
+    const manager = managerOf(tx);
+    const rows: ConnectorSpaceObjectEntity[] = objects.map((object) => ({
+      id: object.id,
+      connectorId: object.connectorId,
+      objectType: object.objectType,
+      anchor: object.anchor,
+      distinguishedName: object.distinguishedName,
+      dnHash: object.dnHash,
+      attributes: object.attributes,
+      attributeHash: object.attributeHash,
+      meshObjectId: object.meshObjectId,
+      isDisconnector: false,
+      pendingImport: 'none',
+      pendingImportDelta: null,
+      pendingExport: 'add',
+      // Never seen by an import: a full import of the target leaves it alone until its add went out.
+      lastRunId: null,
+      createdAt: now,
+      updatedAt: now,
+      version: 1,
+    }));
+    for (const chunk of chunked(rows, rowsPerStatement(manager, CSO_INSERT_PARAMETERS))) await insertRows(manager, ConnectorSpaceObjectEntity, chunk);
+  }
+
+  /** New DN and values of provisioned objects whose add has not gone out yet (the add is queued again with them). */
+  async updateProvisioned(tx: Transaction, changes: readonly ProvisionedObjectChange[], now: Date): Promise<void> {
+    const manager = managerOf(tx);
+    for (const chunk of chunked(changes, rowsPerStatement(manager, PROVISIONED_UPDATE_PARAMETERS, 10))) {
+      const qb = manager.getRepository(ConnectorSpaceObjectEntity).createQueryBuilder().update();
+      const id = qb.escape('id');
+      const parameters: Record<string, unknown> = {};
+      chunk.forEach((change, index) => {
+        parameters[`u${index}`] = change.id;
+        parameters[`distinguishedName${index}`] = change.distinguishedName;
+        parameters[`dnHash${index}`] = change.dnHash;
+        parameters[`attributes${index}`] = JSON.stringify(change.attributes);
+        parameters[`attributeHash${index}`] = change.attributeHash;
+      });
+      const set: Record<string, unknown> = { updatedAt: now, version: () => `${qb.escape('version')} + 1` };
+      for (const column of ['distinguishedName', 'dnHash', 'attributes', 'attributeHash']) {
+        set[column] = () => `CASE ${id} ${chunk.map((_, index) => `WHEN :u${index} THEN :${column}${index}`).join(' ')} END`;
+      }
+      await qb
+        .set(set)
+        .where({ id: In(chunk.map((change) => change.id)) })
+        .setParameters(parameters)
+        .execute();
+    }
+  }
+
+  /**
+   * What recorded exports changed of their objects, in the export batch's
+   * transaction: the anchor a system assigned on add, the DN after a rename,
+   * the values written (so the object holds what the system now holds, and
+   * the next import finds an unchanged hash) with their reference rows
+   * diffed, and the pending export left. One multi-row UPDATE per
+   * parameter-limit chunk; each version + 1.
+   */
+  async applyExportResults(tx: Transaction, updates: readonly ExportedObjectUpdate[], now: Date): Promise<void> {
+    if (updates.length === 0) return;
+    const manager = managerOf(tx);
+    for (const chunk of chunked(updates, rowsPerStatement(manager, EXPORTED_UPDATE_PARAMETERS, 10))) {
+      const qb = manager.getRepository(ConnectorSpaceObjectEntity).createQueryBuilder().update();
+      const id = qb.escape('id');
+      const parameters: Record<string, unknown> = {};
+      chunk.forEach((update, index) => {
+        parameters[`u${index}`] = update.id;
+        parameters[`anchor${index}`] = update.anchor;
+        parameters[`distinguishedName${index}`] = update.distinguishedName;
+        parameters[`dnHash${index}`] = update.dnHash;
+        parameters[`attributes${index}`] = JSON.stringify(update.attributes);
+        parameters[`attributeHash${index}`] = update.attributeHash;
+        parameters[`pendingExport${index}`] = update.pendingExport;
+      });
+      const set: Record<string, unknown> = { updatedAt: now, version: () => `${qb.escape('version')} + 1` };
+      for (const column of EXPORTED_CASE_COLUMNS) set[column] = () => `CASE ${id} ${chunk.map((_, index) => `WHEN :u${index} THEN :${column}${index}`).join(' ')} END`;
+      await qb
+        .set(set)
+        .where({ id: In(chunk.map((update) => update.id)) })
+        .setParameters(parameters)
+        .execute();
+    }
+    const withReferences = updates.filter((update) => update.references !== undefined);
+    if (withReferences.length > 0) await this.writeReferences(manager, withReferences.map((update) => ({ id: update.id, references: update.references ?? [], existing: true })));
+  }
+
+  /** How many objects the connector space holds for a connector (what the deletion threshold's percentage is of). */
+  async countObjects(connectorId: string, tx?: Transaction): Promise<number> {
+    const manager = tx ? managerOf(tx) : this.dataSource.manager;
+    return manager.getRepository(ConnectorSpaceObjectEntity).countBy({ connectorId });
   }
 
   async findByAnchor(connectorId: string, objectType: string, anchor: string): Promise<ConnectorSpaceObjectView | null> {
@@ -499,8 +895,15 @@ function toView(row: ConnectorSpaceObjectEntity): ConnectorSpaceObjectView {
     attributes: row.attributes,
     attributeHash: row.attributeHash,
     meshObjectId: row.meshObjectId,
+    isDisconnector: Boolean(row.isDisconnector),
     pendingImport: row.pendingImport,
+    pendingExport: row.pendingExport,
     lastRunId: row.lastRunId,
     version: row.version,
   };
+}
+
+/** How a boolean is written literally in SQL: PostgreSQL has a boolean type, the others store 1 and 0. */
+function booleanLiterals(manager: EntityManager): [string, string] {
+  return driverTypeOf(manager) === 'postgres' ? ['TRUE', 'FALSE'] : ['1', '0'];
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { In } from 'typeorm';
 import type { ConnectorType } from '@identitymesh/domain';
 import type { JsonObject } from '../entities/column-types';
 import { ConnectorEntity } from '../entities/connector.entity';
@@ -50,6 +51,13 @@ export class ConnectorRepository {
   async findById(id: string): Promise<ConnectorDefinition | null> {
     const row = await withTransientRetry('connector find', () => this.dataSource.getRepository(ConnectorEntity).findOneBy({ id }));
     return row ? toDefinition(row) : null;
+  }
+
+  /** Several connectors at once (those a sync run's rules name); unknown ids are absent. */
+  async findByIds(ids: readonly string[]): Promise<ConnectorDefinition[]> {
+    if (ids.length === 0) return [];
+    const rows = await withTransientRetry('connectors find', () => this.dataSource.getRepository(ConnectorEntity).find({ where: { id: In([...new Set(ids)]) } }));
+    return rows.map(toDefinition);
   }
 
   /** Creates a connector; the Admin API validates the config with the connector type's factory first. */

@@ -1,4 +1,6 @@
 import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
+import { assertUnreachable } from '@identitymesh/domain';
+import { driverTypeOf } from './dialect';
 
 /**
  * One multi-row INSERT of entity rows, every column given. Values are
@@ -25,4 +27,57 @@ export async function insertRows<T extends ObjectLiteral>(manager: EntityManager
   }
   const names = columns.map((column) => driver.escape(column.databaseName)).join(', ');
   await manager.query(`INSERT INTO ${driver.escape(metadata.tableName)} (${names}) VALUES ${tuples.join(', ')}`, parameters);
+}
+
+/**
+ * As {@link insertRows}, but a row whose primary or unique key is already
+ * taken is skipped instead of failing the statement (and, on PostgreSQL,
+ * the transaction). Concurrent inserters of the same key serialize on it:
+ * the later one waits for the earlier one's commit and then skips. The
+ * caller reads the keys back to learn which rows are its own. Rows of one
+ * call must not repeat a key.
+ */
+export async function insertRowsIgnoringConflicts<T extends ObjectLiteral>(manager: EntityManager, target: EntityTarget<T>, rows: readonly T[]): Promise<void> {
+  if (rows.length === 0) return;
+  const metadata = manager.connection.getMetadata(target);
+  const driver = manager.connection.driver;
+  const columns = metadata.columns;
+  const parameters: unknown[] = [];
+  const tuples: string[] = [];
+  for (const row of rows) {
+    const placeholders: string[] = [];
+    for (const column of columns) {
+      parameters.push(driver.preparePersistentValue(column.getEntityValue(row), column));
+      placeholders.push(driver.createParameter(`p${parameters.length - 1}`, parameters.length - 1));
+    }
+    tuples.push(`(${placeholders.join(', ')})`);
+  }
+  const table = driver.escape(metadata.tableName);
+  const names = columns.map((column) => driver.escape(column.databaseName));
+  const type = driverTypeOf(manager);
+  switch (type) {
+    case 'postgres':
+    case 'better-sqlite3':
+      await manager.query(`INSERT INTO ${table} (${names.join(', ')}) VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING`, parameters);
+      return;
+    case 'mysql':
+    case 'mariadb': {
+      // A no-op update rather than INSERT IGNORE, which would also turn other errors (a value too long) into warnings.
+      const first = names[0];
+      await manager.query(`INSERT INTO ${table} (${names.join(', ')}) VALUES ${tuples.join(', ')} ON DUPLICATE KEY UPDATE ${first} = ${first}`, parameters);
+      return;
+    }
+    case 'mssql': {
+      // Not run against a live SQL Server here. The key range lock (UPDLOCK, HOLDLOCK) makes a concurrent inserter of the same key wait instead of both passing NOT EXISTS.
+      const keys = metadata.primaryColumns.map((column) => driver.escape(column.databaseName));
+      const match = keys.map((key) => `t.${key} = v.${key}`).join(' AND ');
+      await manager.query(
+        `INSERT INTO ${table} (${names.join(', ')}) SELECT ${names.map((name) => `v.${name}`).join(', ')} FROM (VALUES ${tuples.join(', ')}) AS v (${names.join(', ')}) WHERE NOT EXISTS (SELECT 1 FROM ${table} t WITH (UPDLOCK, HOLDLOCK) WHERE ${match})`,
+        parameters,
+      );
+      return;
+    }
+    default:
+      return assertUnreachable(type);
+  }
 }

@@ -19,6 +19,7 @@ import { RelayEntity } from './relay.entity';
 import { RunChangeEntity } from './run-change.entity';
 import { RunObjectErrorEntity } from './run-object-error.entity';
 import { RunEntity } from './run.entity';
+import { ScheduleStateEntity } from './schedule-state.entity';
 import { SecretEntity } from './secret.entity';
 import { SyncRuleEntity } from './sync-rule.entity';
 import { UniqueValueReservationEntity } from './unique-value-reservation.entity';
@@ -46,12 +47,13 @@ export * from './relay.entity';
 export * from './run-change.entity';
 export * from './run-object-error.entity';
 export * from './run.entity';
+export * from './schedule-state.entity';
 export * from './secret.entity';
 export * from './sync-rule.entity';
 export * from './unique-value-reservation.entity';
 export * from './watermark.entity';
 
-/** Every entity of the sync model, in the order their tables are created by the initial migration. */
+/** Every entity of the sync model, in the order their tables are created by the migrations. */
 export const ALL_ENTITIES = [
   ConnectorEntity,
   MeshObjectEntity,
@@ -78,4 +80,5 @@ export const ALL_ENTITIES = [
   ApiKeyEntity,
   KeyRingKeyEntity,
   LicenseStateEntity,
+  ScheduleStateEntity,
 ];

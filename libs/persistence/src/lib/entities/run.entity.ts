@@ -1,12 +1,13 @@
 import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
-import type { RunProfile, RunStatus, RunTrigger } from '@identitymesh/domain';
-import { bigintColumn, booleanColumn, idColumn, integerColumn, stringColumn, timestampColumn } from './column-types';
+import type { RunChainState, RunProfile, RunStatus, RunTrigger } from '@identitymesh/domain';
+import { bigintColumn, booleanColumn, idColumn, integerColumn, jsonColumn, stringColumn, timestampColumn } from './column-types';
 import { ConnectorEntity } from './connector.entity';
 
 /** One execution of a run profile against one connector, queued until an engine picks it up. */
 @Entity({ name: 'IM_Runs' })
 @Index('IX_IM_Runs_status_queuedAt', ['status', 'queuedAt'])
 @Index('IX_IM_Runs_connectorId_queuedAt', ['connectorId', 'queuedAt'])
+@Index('IX_IM_Runs_chainState', ['chainState'])
 export class RunEntity {
   @PrimaryColumn(idColumn({ primaryKeyConstraintName: 'PK_IM_Runs' }))
   id: string;
@@ -88,4 +89,24 @@ export class RunEntity {
 
   @Column(timestampColumn({ nullable: true }))
   finishedAt: Date | null;
+
+  /** The schedule fire this run belongs to; its runs share the id. Null for a run queued by hand. */
+  @Column(idColumn({ nullable: true }))
+  chainId: string | null;
+
+  /** This run's place in its chain, from 0. */
+  @Column(integerColumn({ nullable: true }))
+  chainStep: number | null;
+
+  /** The chain's profiles as they were when it fired, so an edited schedule does not change a chain under way. */
+  @Column(jsonColumn({ nullable: true }))
+  chainProfiles: RunProfile[] | null;
+
+  /**
+   * `open` until the scheduler has acted on this run's end: `continued` (the
+   * next step is queued), `completed` or `stopped`. A connector with an open
+   * chain run has a chain under way, and its schedule's fires are skipped.
+   */
+  @Column(stringColumn(16, { nullable: true }))
+  chainState: RunChainState | null;
 }

@@ -31,6 +31,9 @@ export interface RunView {
   errors: number;
   heldDeletes: number;
   recoveries: number;
+  /** Who approved the deletes this (export) run held above the deletion threshold, and when. */
+  deletesApprovedBy: string | null;
+  deletesApprovedAt: Date | null;
   message: string | null;
   queuedAt: Date;
   startedAt: Date | null;
@@ -325,6 +328,34 @@ export class RunRepository {
     });
   }
 
+  /**
+   * An operator's approval of the deletes an export run held above its
+   * connector's deletion threshold (the Admin API calls this): records who
+   * and when, and queues the run again. When an engine runs it, exactly the
+   * deletes this run held up to the approval go out; deletes held later need
+   * an approval of their own. False when the run is not waiting for one.
+   */
+  async approveHeldDeletes(runId: string, approvedBy: string, now: Date): Promise<boolean> {
+    return withTransientRetry('run approve deletes', async () => {
+      const result = await this.dataSource
+        .getRepository(RunEntity)
+        .createQueryBuilder()
+        .update()
+        .set({
+          status: 'queued',
+          deletesApprovedBy: approvedBy.slice(0, 255),
+          deletesApprovedAt: now,
+          engineInstanceId: null,
+          fencingToken: null,
+          finishedAt: null,
+          message: clip(`queued again: ${approvedBy} approved the held deletes; an engine sends them when it runs the run`),
+        })
+        .where({ id: runId, status: 'held-for-approval' })
+        .execute();
+      return (result.affected ?? 0) === 1;
+    });
+  }
+
   async listObjectErrors(runId: string, limit = 1000): Promise<RunObjectErrorView[]> {
     const rows = await this.dataSource.getRepository(RunObjectErrorEntity).find({ where: { runId }, order: { createdAt: 'ASC', id: 'ASC' }, take: limit });
     return rows.map((row) => ({ ...row }));
@@ -363,6 +394,8 @@ function toView(row: RunEntity): RunView {
     errors: row.errors,
     heldDeletes: row.heldDeletes,
     recoveries: row.recoveries,
+    deletesApprovedBy: row.deletesApprovedBy,
+    deletesApprovedAt: row.deletesApprovedAt,
     message: row.message,
     queuedAt: row.queuedAt,
     startedAt: row.startedAt,

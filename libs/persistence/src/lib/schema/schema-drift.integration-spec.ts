@@ -163,6 +163,10 @@ function sampleRows() {
     nextAttemptAt: new Date('2038-02-01T00:00:00.000Z'),
     lastError: 'LDAP 51: busy',
     runId: null,
+    seq: 3,
+    lastAttemptAt: updatedAt,
+    thresholdRunId: null,
+    confirmation: 'not-confirmed',
     createdAt,
     updatedAt,
   };
@@ -244,6 +248,10 @@ describe.each(TEST_DIALECTS)('column round trip on %s', (dialect) => {
       message: null,
       startedAt: null,
       finishedAt: null,
+      chainId: null,
+      chainStep: null,
+      chainProfiles: null,
+      chainState: null,
     });
   });
 

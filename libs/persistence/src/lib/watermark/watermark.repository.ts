@@ -10,6 +10,13 @@ import { managerOf, Transaction } from '../transaction/transaction';
  */
 export const ALL_OBJECT_TYPES = '*';
 
+/**
+ * The scope under which a full sync keeps its checkpoint (the last
+ * connector-space object it committed, and its run): not an object type,
+ * so it never meets an import's watermark.
+ */
+export const FULL_SYNC_CHECKPOINT = '#full-sync';
+
 /** `IM_Watermarks`: where a delta import resumes, per connector and object type (or {@link ALL_OBJECT_TYPES}). */
 export class WatermarkRepository {
   constructor(private readonly dataSource: DataSource) {}
@@ -18,6 +25,12 @@ export class WatermarkRepository {
   async read(connectorId: string, objectType = ALL_OBJECT_TYPES): Promise<string | undefined> {
     const row = await withTransientRetry('watermark read', () => this.dataSource.getRepository(WatermarkEntity).findOneBy({ connectorId, objectType }));
     return row?.value;
+  }
+
+  /** The committed position with the run that wrote it, e.g. a full sync's checkpoint ({@link FULL_SYNC_CHECKPOINT}). */
+  async readWithRun(connectorId: string, objectType: string): Promise<{ value: string; runId: string | null } | undefined> {
+    const row = await withTransientRetry('watermark read', () => this.dataSource.getRepository(WatermarkEntity).findOneBy({ connectorId, objectType }));
+    return row ? { value: row.value, runId: row.runId } : undefined;
   }
 
   /**

@@ -6,6 +6,9 @@ import { join, resolve } from 'node:path';
 import { AuditEventEntity, connectDatabase, DatabaseSettings, SecretEntity } from '@identitymesh/persistence';
 import { createThrowawayDatabase, ThrowawayDatabase } from '@identitymesh/testing';
 
+// Each case starts the built CLI as a process (about a second each on a loaded 2-core host), several per test.
+jest.setTimeout(120_000);
+
 const MAIN = resolve(__dirname, '../../../dist/tools/secretscli/main.js');
 
 interface CliRun {

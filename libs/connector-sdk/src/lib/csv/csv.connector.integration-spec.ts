@@ -53,6 +53,9 @@ async function rejection(promise: Promise<unknown>): Promise<ConnectorError> {
   return error as ConnectorError;
 }
 
+// The 100,000-row file takes seconds on a loaded 2-core host; no test here asserts a time.
+jest.setTimeout(120_000);
+
 describe('csv connector: import', () => {
   it('maps header columns to attributes, whatever their order, ignoring unmapped ones', async () => {
     await writeFile(

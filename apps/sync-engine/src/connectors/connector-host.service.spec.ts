@@ -5,7 +5,7 @@ describe('ConnectorHost', () => {
   const secrets = { resolve: async (reference: string) => `value of ${reference}` };
 
   it('knows the built-in connector types', () => {
-    expect(new ConnectorHost(BUILT_IN_CONNECTOR_FACTORIES, secrets).types()).toEqual(['csv', 'ldap']);
+    expect(new ConnectorHost(BUILT_IN_CONNECTOR_FACTORIES, secrets).types()).toEqual(['csv', 'ldap', 'sql']);
   });
 
   it('validates the config with the type’s factory and hands the connector a context that resolves secret references', async () => {

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Connector, ConnectorContext, ConnectorError, ConnectorFactory, ConnectorLogger, csvConnectorFactory, ldapConnectorFactory, SecretResolver } from '@identitymesh/connector-sdk';
+import { Connector, ConnectorContext, ConnectorError, ConnectorFactory, ConnectorLogger, csvConnectorFactory, ldapConnectorFactory, SecretResolver, sqlConnectorFactory } from '@identitymesh/connector-sdk';
 
 /** The connector types this engine runs in-process, by the type a connector row names. */
-export const BUILT_IN_CONNECTOR_FACTORIES: ConnectorFactory[] = [csvConnectorFactory, ldapConnectorFactory];
+export const BUILT_IN_CONNECTOR_FACTORIES: ConnectorFactory[] = [csvConnectorFactory, ldapConnectorFactory, sqlConnectorFactory];
 
 export const CONNECTOR_FACTORIES = Symbol('ConnectorFactories');
 export const SECRET_RESOLVER = Symbol('SecretResolver');

@@ -402,16 +402,46 @@ export class SyncBatch {
     for (const row of await this.repositories.space.loadReferenceTargets(this.tx, withReferences.map((c) => c.cso.id))) {
       this.references.set(referenceRowKey(row.csObjectId, row.attributeName, row.targetKey), row);
     }
+    const elsewhere = new Map<string, { connectorId: string; objectType: string | null; by: 'dn' | 'anchor'; values: Set<string> }>();
     for (const contributor of withReferences) {
       for (const flow of rules.importReferenceFlows(contributor.cso.connectorId, contributor.cso.objectType)) {
         const { attribute, by } = flow.reference as NonNullable<typeof flow.reference>;
+        const other = otherConnector(flow.reference, contributor.cso.connectorId);
         for (const raw of contributor.view.attributes[attribute] ?? []) {
           const text = String(raw);
           if (text === '') continue;
+          if (other) {
+            const key = `${other.connectorId}\u0000${other.objectType ?? ''}\u0000${by}`;
+            const group = elsewhere.get(key) ?? { ...other, by, values: new Set<string>() };
+            group.values.add(text);
+            elsewhere.set(key, group);
+            continue;
+          }
           const target = this.referenceTarget(contributor.cso.id, attribute, by, text);
           if (target) this.importReferences.set(csoReferenceKey(contributor.cso.connectorId, by, text), target);
         }
       }
+    }
+    for (const group of elsewhere.values()) await this.loadReferencesElsewhere(group);
+  }
+
+  /**
+   * References into another connector (a groups feed naming people of the HR
+   * feed): its objects are looked up by the names the values give, one query
+   * per chunk, not through IM_CsReferences, whose links stay within a
+   * connector. A name that several objects of that connector carry (an anchor
+   * under two object types) resolves to none of them: joining one would be a guess.
+   */
+  private async loadReferencesElsewhere(group: { connectorId: string; objectType: string | null; by: 'dn' | 'anchor'; values: Set<string> }): Promise<void> {
+    const keyOf = (value: string) => (group.by === 'dn' ? dnHash(value) : value);
+    const found = await this.repositories.space.findReferenced(this.tx, group.connectorId, group.objectType, group.by === 'dn' ? 'dnHash' : 'anchor', [...group.values].map(keyOf));
+    const byKey = new Map<string, (typeof found)[number] | null>();
+    for (const object of found) byKey.set(object.key, byKey.has(object.key) ? null : object);
+    for (const value of group.values) {
+      const object = byKey.get(keyOf(value));
+      if (!object || object.isDisconnector) continue;
+      const target = this.batchLinks.has(object.csObjectId) ? (this.batchLinks.get(object.csObjectId) ?? null) : object.meshObjectId;
+      if (target) this.importReferences.set(csoReferenceKey(group.connectorId, group.by, value), target);
     }
   }
 
@@ -483,7 +513,8 @@ export class SyncBatch {
       const flow = rules.importFlows.find((rule) => rule.id === reference.ruleId);
       for (const value of reference.values) {
         values.push(`${reference.attribute}=${value}`);
-        if (flow?.reference && this.mayResolveLater(contributor.cso.id, flow.reference.attribute, flow.reference.by, value)) later = true;
+        // Another connector's objects are joined by that connector's syncs, never later in this run.
+        if (flow?.reference && !otherConnector(flow.reference, contributor.cso.connectorId) && this.mayResolveLater(contributor.cso.id, flow.reference.attribute, flow.reference.by, value)) later = true;
       }
     }
     if (!contributor.own) {
@@ -1189,4 +1220,10 @@ function objectError(cso: ConnectorSpaceObjectView, error: unknown): RunObjectEr
     position: 'sync',
     csObjectId: cso.id,
   };
+}
+
+/** The connector and object type a reference flow names when they are not the flow's own connector's. */
+function otherConnector(reference: { connectorId?: string; objectType?: string } | undefined, own: string): { connectorId: string; objectType: string | null } | undefined {
+  if (!reference?.connectorId || reference.connectorId === own) return undefined;
+  return { connectorId: reference.connectorId, objectType: reference.objectType ?? null };
 }

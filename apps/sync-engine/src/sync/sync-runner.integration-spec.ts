@@ -41,6 +41,19 @@ const PHONEBOOK_SCHEMA: ConnectorSchema = {
   ],
 };
 
+const GROUPS_SCHEMA: ConnectorSchema = {
+  objectTypes: [
+    {
+      name: 'group',
+      anchorAttribute: 'groupId',
+      attributes: [
+        { name: 'groupId', type: 'string' },
+        { name: 'members', type: 'string', multiValued: true },
+      ],
+    },
+  ],
+};
+
 const LDAP_SCHEMA: ConnectorSchema = {
   objectTypes: [
     {
@@ -284,6 +297,52 @@ describe.each(['sqlite', 'postgres'] as const)('sync runs on %s', (dialect) => {
     for (const [person, manager] of [['E1', 'E5'], ['E2', 'E5'], ['E3', 'E4'], ['E4', 'E5']]) expect(people.get(person)?.attributes['manager']?.value).toBe(idOf(manager));
     expect(people.get('E6')?.attributes['manager']).toBeUndefined();
     for (const cso of await h.space.list(hr.id)) expect(cso.pendingImport).toBe('none');
+  });
+
+  it('links group members named by another connector: a groups feed whose members are employee ids of the HR feed', async () => {
+    const hr = await hrFeed();
+    const groups = await h.connector('groups', GROUPS_SCHEMA, { batchSize: 2 });
+    await h.rule('projection', groups.id, 'group', { meshObjectType: 'group' });
+    await h.rule('join', groups.id, 'group', { meshObjectType: 'group', mappings: [{ source: 'groupId', meshAttribute: 'groupId' }] });
+    await h.rule('import-flow', groups.id, 'group', { target: 'groupId', source: 'groupId' }, 1);
+    await h.rule('import-flow', groups.id, 'group', { target: 'members', reference: { attribute: 'members', by: 'anchor', connectorId: hr.id, objectType: 'person' } }, 2);
+    hire(hr, 'E1', 'John', 'Doe');
+    hire(hr, 'E2', 'Jane', 'Doe', { managerId: ['E1'] });
+    hire(hr, 'E3', 'Ann', 'Lee', { managerId: ['E1'] });
+    // G1's E9 is nobody; G2's members are all there; G3 names a group anchor of its own connector, which the flow does not look at.
+    h.system(groups.id).upsert('group', 'G1', { groupId: ['G1'], members: ['E1', 'E2', 'E9'] });
+    h.system(groups.id).upsert('group', 'G2', { groupId: ['G2'], members: ['E2', 'E3'] });
+    h.system(groups.id).upsert('group', 'G3', { groupId: ['G3'], members: ['G1'] });
+    await h.run(hr, 'full-import');
+    await h.run(hr, 'full-sync');
+    await h.run(groups, 'full-import');
+
+    const { outcome, run } = await h.run(groups, 'full-sync');
+    expect(outcome).toMatchObject({ status: 'completed-with-errors' });
+    expect(run).toMatchObject({ projected: 3, errors: 2 });
+    const errors = await h.runs.listObjectErrors(run.id);
+    expect(errors.map((e) => [e.code, e.anchor, e.message.match(/members=[^;,\s]+/g)])).toEqual([
+      ['REFERENCE_UNRESOLVED', 'G1', ['members=E9']],
+      ['REFERENCE_UNRESOLVED', 'G3', ['members=G1']],
+    ]);
+    const people = new Map((await h.mesh.list('person')).map((p) => [p.attributes['employeeId']?.value as string, p.id]));
+    const meshGroups = new Map((await h.mesh.list('group')).map((g) => [g.attributes['groupId']?.value as string, g]));
+    const membersOf = (id: string) => [...((meshGroups.get(id)?.attributes['members']?.value as string[] | undefined) ?? [])].sort();
+    expect(membersOf('G1')).toEqual([people.get('E1'), people.get('E2')].sort());
+    expect(membersOf('G2')).toEqual([people.get('E2'), people.get('E3')].sort());
+    expect(membersOf('G3')).toEqual([]);
+    expect(await h.mesh.referencesOf(meshGroups.get('G2')?.id as string)).toEqual({ members: [people.get('E2'), people.get('E3')].sort() });
+
+    // A person who leaves the HR feed is a member no more once the groups feed says so.
+    h.system(hr.id).remove('person', 'E3');
+    h.system(groups.id).upsert('group', 'G2', { groupId: ['G2'], members: ['E2'] });
+    await h.run(hr, 'full-import');
+    expect((await h.run(hr, 'delta-sync')).run).toMatchObject({ status: 'succeeded', deleted: 1 });
+    await h.run(groups, 'full-import');
+    const groupDelta = (await h.run(groups, 'delta-sync')).run;
+    const after = (await h.mesh.list('group')).find((g) => g.attributes['groupId']?.value === 'G2');
+    expect(after?.attributes['members']?.value).toEqual([people.get('E2')]);
+    expect(groupDelta).toMatchObject({ status: 'succeeded', errors: 0 });
   });
 
   it('deletes a mesh object when its last authoritative source goes, and deprovisions its objects by delete, disconnect and disable', async () => {

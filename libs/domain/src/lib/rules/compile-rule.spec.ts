@@ -32,6 +32,10 @@ describe('validateRuleDefinition', () => {
       attribute: 'managerId',
       by: 'anchor',
     });
+    // A groups feed naming people of another connector by their anchors.
+    expect(
+      validateRuleDefinition('import-flow', { target: 'delegates', reference: { attribute: 'managerId', by: 'anchor', connectorId: 'hr-people', objectType: 'person' } }, hr).reference,
+    ).toEqual({ attribute: 'managerId', by: 'anchor', connectorId: 'hr-people', objectType: 'person' });
     expect(validateRuleDefinition('export-flow', { target: 'mail', source: 'mail', nullHandling: 'keep' }, ad).nullHandling).toBe('keep');
     expect(
       validateRuleDefinition(
@@ -60,6 +64,14 @@ describe('validateRuleDefinition', () => {
   it('refuses unknown fields instead of ignoring a typo', () => {
     const error = refused(() => validateRuleDefinition('import-flow', { target: 'title', source: 'title', nullhandling: 'keep' }, hr));
     expect(error.details).toMatchObject({ field: 'nullhandling' });
+  });
+
+  it('refuses an object type for a reference without the other connector it belongs to', () => {
+    const error = refused(() => validateRuleDefinition('import-flow', { target: 'manager', reference: { attribute: 'managerId', by: 'anchor', objectType: 'person' } }, hr));
+    expect(error.details).toMatchObject({ field: 'reference.objectType' });
+    expect(refused(() => validateRuleDefinition('import-flow', { target: 'manager', reference: { attribute: 'managerId', by: 'anchor', connector: 'hr' } }, hr)).details).toMatchObject({
+      field: 'reference.connector',
+    });
   });
 
   it('checks null handling and default values together', () => {

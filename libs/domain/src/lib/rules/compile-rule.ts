@@ -240,8 +240,14 @@ function compileImportFlow(c: RuleCompiler, definition: unknown): Omit<CompiledI
   let reference: ImportReferenceSource | undefined;
   let multiValuedDefault = false;
   if (r.has('reference')) {
-    const ref = r.object('reference', ['attribute', 'by']);
-    reference = { attribute: ref.string('attribute'), by: ref.oneOf('by', ['dn', 'anchor'] as const) };
+    const ref = r.object('reference', ['attribute', 'by', 'connectorId', 'objectType']);
+    reference = stripUndefined({
+      attribute: ref.string('attribute'),
+      by: ref.oneOf('by', ['dn', 'anchor'] as const),
+      connectorId: ref.optionalString('connectorId'),
+      objectType: ref.optionalString('objectType'),
+    });
+    if (reference.objectType !== undefined && reference.connectorId === undefined) c.fail('reference.objectType', 'names the type of the objects of another connector; give that connector in reference.connectorId');
     const declaration = c.declared('connector-space', reference.attribute);
     if (!declaration) c.fail('reference.attribute', `names no attribute of the connector ("${reference.attribute}")`);
     multiValuedDefault = declaration.multiValued === true;

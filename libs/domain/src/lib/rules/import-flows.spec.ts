@@ -174,6 +174,18 @@ describe('applyImportFlows', () => {
       expect(result.unresolvedReferences).toEqual([{ attribute: 'members', ruleId: 'members', values: ['CN=Printer,OU=Devices,DC=corp'] }]);
     });
 
+    it('values naming another connector’s objects resolve among that connector’s objects, not the flow’s own', () => {
+      // HR's E2000 is the boss; the same anchor in AD's space (if there were one) must not be taken for it, and vice versa.
+      const delegates = rule('import-flow', { target: 'delegates', reference: { attribute: 'managerId', by: 'anchor', connectorId: AD } }, { id: 'delegates' });
+      const own = applyImportFlows(mesh({}), cso({ managerId: ['E2000'] }), HR, [manager], noPrecedence, { now: NOW, references: resolver });
+      const other = applyImportFlows(mesh({}), cso({ managerId: ['E2000'] }), HR, [delegates], noPrecedence, { now: NOW, references: resolver });
+      expect(own.attributes['manager'].value).toBe('mesh-boss');
+      expect(other.attributes['delegates']).toBeUndefined();
+      expect(other.unresolvedReferences).toEqual([{ attribute: 'delegates', ruleId: 'delegates', values: ['E2000'] }]);
+      const elsewhere = new Map([[csoReferenceKey(AD, 'anchor', 'E2000'), 'mesh-delegate']]);
+      expect(applyImportFlows(mesh({}), cso({ managerId: ['E2000'] }), HR, [delegates], noPrecedence, { now: NOW, references: elsewhere }).attributes['delegates'].value).toBe('mesh-delegate');
+    });
+
     it('an unresolved manager leaves the current link as it is (not joined yet is not "no manager")', () => {
       const before = mesh({ manager: held('mesh-boss', HR, { reference: true }) });
       const result = applyImportFlows(before, cso({ managerId: ['E9999'] }), HR, [manager], noPrecedence, { now: NOW, references: resolver });

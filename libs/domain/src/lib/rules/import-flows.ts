@@ -90,9 +90,9 @@ export function sameMeshAttribute(a: MeshAttribute | undefined, b: MeshAttribute
  * this source may write (see precedenceVerdict); refused values are reported
  * as conflicts.
  *
- * A reference value (another object's DN or anchor in the same connector)
- * becomes the id of the mesh object that object is joined to, via the
- * resolver. Unresolved ones are reported; a multi-valued reference flows its
+ * A reference value (another object's DN or anchor in the same connector,
+ * or in the connector the flow names) becomes the id of the mesh object that
+ * object is joined to, via the resolver. Unresolved ones are reported; a multi-valued reference flows its
  * resolved values, a single-valued one whose value is unresolved leaves the
  * attribute as it is (a manager not joined yet is not "no manager").
  *
@@ -118,10 +118,11 @@ export function applyImportFlows(
     let values: AttributeScalar[];
     if (rule.reference) {
       const { attribute, by } = rule.reference;
+      const referenced = rule.reference.connectorId ?? connectorId;
       const resolved: string[] = [];
       const unresolved: string[] = [];
       for (const raw of present(cso.attributes[attribute] ?? [])) {
-        const meshObjectId = resolver.get(csoReferenceKey(connectorId, by, String(raw)));
+        const meshObjectId = resolver.get(csoReferenceKey(referenced, by, String(raw)));
         if (meshObjectId === undefined) unresolved.push(String(raw));
         else resolved.push(meshObjectId);
       }

@@ -41,11 +41,19 @@ export interface ProjectionDefinition {
   condition?: string;
 }
 
-/** A reference flowing from connector space: the values name other objects of the same connector. */
+/**
+ * A reference flowing from connector space: the values name other objects of
+ * the same connector — or, with `connectorId`, of another connector (a groups
+ * feed whose members are employee ids of the HR people feed).
+ */
 export interface ImportReferenceSource {
   attribute: string;
   /** What a value names: another object's DN or its anchor. */
   by: 'dn' | 'anchor';
+  /** The connector whose objects the values name. @default the rule's own connector */
+  connectorId?: string;
+  /** Only objects of this type of that connector are named. @default any type */
+  objectType?: string;
 }
 
 /** Connector-space object → mesh object, for one mesh attribute. Exactly one of source and reference. */

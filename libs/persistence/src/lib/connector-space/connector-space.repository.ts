@@ -116,6 +116,14 @@ export interface ReferenceTarget {
   targetIsDisconnector: boolean;
 }
 
+/** An object a cross-connector reference names, by the key it was named with (its anchor or DN hash). */
+export interface ReferencedObject {
+  csObjectId: string;
+  key: string;
+  meshObjectId: string | null;
+  isDisconnector: boolean;
+}
+
 /** A sync's decision about one of the connector's own objects: its link, and whether the sync has taken its pending import in. */
 export interface LinkUpdate {
   id: string;
@@ -435,6 +443,35 @@ export class ConnectorSpaceRepository {
           targetMeshObjectId: row.targetMeshObjectId ?? null,
           targetIsDisconnector: row.targetIsDisconnector === true || Number(row.targetIsDisconnector) === 1,
         });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The objects of one connector that reference values of another connector
+   * name (an anchor, or a DN by its hash), with the mesh object each is
+   * joined to: the targets of a cross-connector reference flow. Only the
+   * columns the link needs are read, one statement per parameter-limit chunk
+   * of names — a 10,000-member group of a groups feed is one statement.
+   */
+  async findReferenced(tx: Transaction, connectorId: string, objectType: string | null, by: 'anchor' | 'dnHash', keys: readonly string[]): Promise<ReferencedObject[]> {
+    const manager = managerOf(tx);
+    const out: ReferencedObject[] = [];
+    for (const chunk of chunked([...new Set(keys)], rowsPerStatement(manager, 1, 3))) {
+      const query = manager
+        .getRepository(ConnectorSpaceObjectEntity)
+        .createQueryBuilder('o')
+        .select('o.id', 'id')
+        .addSelect(`o.${by}`, 'key')
+        .addSelect('o.meshObjectId', 'meshObjectId')
+        .addSelect('o.isDisconnector', 'isDisconnector')
+        .where('o.connectorId = :connectorId', { connectorId })
+        .andWhere(`o.${by} IN (:...chunk)`, { chunk });
+      if (objectType !== null) query.andWhere('o.objectType = :objectType', { objectType });
+      const rows: Array<{ id: string; key: string; meshObjectId: string | null; isDisconnector: unknown }> = await query.getRawMany();
+      for (const row of rows) {
+        out.push({ csObjectId: row.id, key: row.key, meshObjectId: row.meshObjectId ?? null, isDisconnector: row.isDisconnector === true || Number(row.isDisconnector) === 1 });
       }
     }
     return out;

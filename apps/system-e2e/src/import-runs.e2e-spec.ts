@@ -1,25 +1,14 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { createThrowawayDatabase, ThrowawayDatabase } from '@identitymesh/testing';
 import { AppProcess, freePort, waitForStatus } from './support/app-process';
+import { EngineDatabase } from './support/engine-database';
 import { licensedEnv } from './support/license';
 
 jest.setTimeout(300_000);
-
-const FINAL = ['succeeded', 'completed-with-errors', 'failed', 'stopped-error-threshold', 'cancelled'];
-
-interface RunRow {
-  status: string;
-  added: number;
-  updated: number;
-  deleted: number;
-  errors: number;
-  recoveries: number;
-  message: string | null;
-}
 
 /** An HR feed of `rows` people, each but the first managed by the first. */
 function writeFeed(path: string, rows: number): void {
@@ -48,6 +37,7 @@ describe('import runs of the built engine on PostgreSQL', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'im-e2e-import-'));
   let db: ThrowawayDatabase;
   let sql: Client;
+  let engineDb: EngineDatabase;
   let port: number;
   let env: Record<string, string>;
   const processes: AppProcess[] = [];
@@ -56,6 +46,7 @@ describe('import runs of the built engine on PostgreSQL', () => {
     db = await createThrowawayDatabase('postgres');
     sql = new Client({ connectionString: db.settings.url });
     await sql.connect();
+    engineDb = new EngineDatabase(sql);
     port = await freePort();
     env = {
       IM_DATA_DIR: dataDir,
@@ -89,46 +80,15 @@ describe('import runs of the built engine on PostgreSQL', () => {
     return engine;
   }
 
-  async function insertConnector(name: string, config: object, batchSize: number): Promise<string> {
-    const id = randomUUID();
-    await sql.query(
-      `INSERT INTO "IM_Connectors" ("id", "name", "type", "config", "objectTypes", "batchSize", "createdAt", "updatedAt")
-       VALUES ($1, $2, 'csv', $3, '[]', $4, now() AT TIME ZONE 'utc', now() AT TIME ZONE 'utc')`,
-      [id, name, JSON.stringify(config), batchSize],
-    );
-    return id;
-  }
-
-  async function queueRun(connectorId: string, profile: 'full-import' | 'delta-import'): Promise<string> {
-    const id = randomUUID();
-    await sql.query(`INSERT INTO "IM_Runs" ("id", "connectorId", "profile", "status", "trigger", "queuedAt") VALUES ($1, $2, $3, 'queued', 'manual', now() AT TIME ZONE 'utc')`, [id, connectorId, profile]);
-    return id;
-  }
-
-  async function run(id: string): Promise<RunRow> {
-    const { rows } = await sql.query<RunRow>(`SELECT "status", "added", "updated", "deleted", "errors", "recoveries", "message" FROM "IM_Runs" WHERE "id" = $1`, [id]);
-    return rows[0];
-  }
-
-  async function waitForRun(id: string, engine: AppProcess, timeoutMs = 120_000): Promise<RunRow> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const row = await run(id);
-      if (FINAL.includes(row.status)) return row;
-      if (engine.child.exitCode !== null) throw new Error(`the engine exited while run ${id} was ${row.status}:\n${engine.tail()}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`run ${id} did not finish within ${timeoutMs} ms (${JSON.stringify(await run(id))}); engine output:\n${engine.tail()}`);
-  }
+  const insertConnector = (name: string, config: object, batchSize: number) => engineDb.insertConnector({ name, type: 'csv', config, batchSize });
+  const queueRun = (connectorId: string, profile: 'full-import' | 'delta-import') => engineDb.queueRun(connectorId, profile);
+  const run = (id: string) => engineDb.run(id);
+  const waitForRun = (id: string, engine: AppProcess) => engineDb.waitForRun(id, engine, 120_000);
+  const watermark = (connectorId: string) => engineDb.watermark(connectorId);
 
   async function staged(connectorId: string): Promise<number> {
     const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM "IM_ConnectorSpaceObjects" WHERE "connectorId" = $1`, [connectorId]);
     return Number(rows[0].n);
-  }
-
-  async function watermark(connectorId: string): Promise<string | undefined> {
-    const { rows } = await sql.query<{ value: string }>(`SELECT "value" FROM "IM_Watermarks" WHERE "connectorId" = $1`, [connectorId]);
-    return rows[0]?.value;
   }
 
   /** Every staged object as anchor → its attributes, and whether any anchor is there twice. */
@@ -222,6 +182,61 @@ describe('import runs of the built engine on PostgreSQL', () => {
     const { rows: leases } = await sql.query<{ fencingToken: string }>(`SELECT "fencingToken" FROM "IM_ConnectorLeases" WHERE "connectorId" = $1`, [connectorId]);
     // One acquisition per engine that ran it: each takeover got the next token.
     expect(Number(leases[0].fencingToken)).toBe(kills.length + 1);
+    expect(await engine.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+  });
+  it('R10: fails each malformed row, wrongly encoded value and repeated anchor alone, imports the rest, and takes no broken row for a leaver', async () => {
+    const engine = await startEngine();
+    const feed = join(dataDir, 'hostile.csv');
+    writeFeed(feed, 8);
+    const connectorId = await insertConnector('HR hostile', csvConfig(feed), 3);
+    expect(await waitForRun(await queueRun(connectorId, 'full-import'), engine)).toMatchObject({ status: 'succeeded', added: 8 });
+
+    // The next file: E000001 has a field too many, E000002 a quote in the middle of a field, E000005 bytes that are
+    // not UTF-8, E000003 twice, a row without an anchor, and a hostile but well-formed value that is just data.
+    const lines = [
+      'employeeId,givenName,sn,mail,manager',
+      'E000000,Given0,"Surname, 0",e000000@example.com,',
+      'E000001,Given1,Surname1,e000001@example.com,E000000,extra',
+      'E000002,"Giv"en2,Surname2,e000002@example.com,E000000',
+      'E000003,Given3,Moved,e000003@example.com,E000000',
+      'E000003,Again,Duplicate,e000003@example.com,E000000',
+      ',Nobody,Empty,nobody@example.com,',
+      'E000004,"=cmd|\' /C calc\'!A0",Sn4,e000004@example.com,E000000',
+    ];
+    const bytes = Buffer.concat([
+      Buffer.from(`${lines.join('\n')}\n`),
+      Buffer.from('E000005,Bad'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(',Surname5,e000005@example.com,E000000\nE000006,Given6,Surname6,e000006@example.com,E000000\n'),
+    ]);
+    writeFileSync(feed, bytes);
+    const runId = await queueRun(connectorId, 'full-import');
+    const result = await waitForRun(runId, engine);
+    expect(result).toMatchObject({ status: 'completed-with-errors', updated: 3, deleted: 1, errors: 5 });
+    const errors = await engineDb.runErrors(runId);
+    expect(errors.map((e) => [e.anchor, e.code])).toEqual(
+      expect.arrayContaining([
+        ['E000001', 'OBJECT_MALFORMED'],
+        ['E000002', 'OBJECT_MALFORMED'],
+        ['E000003', 'OBJECT_DUPLICATE_ANCHOR'],
+        ['E000005', 'OBJECT_MALFORMED'],
+        [null, 'OBJECT_MALFORMED'],
+      ]),
+    );
+    expect(errors.find((e) => e.anchor === 'E000005')?.message).toContain('not valid utf-8');
+
+    // Rows that could not be read keep what they held and are no departures; the one really gone (E000007) is.
+    const { objects } = await connectorSpace(connectorId);
+    expect(objects.get('E000001')?.['givenName']).toEqual(['Given1']);
+    expect(objects.get('E000005')?.['givenName']).toEqual(['Given5']);
+    expect(objects.get('E000003')?.['sn']).toEqual(['Moved']);
+    expect(objects.get('E000004')?.['givenName']).toEqual(["=cmd|' /C calc'!A0"]);
+    const { rows: pending } = await sql.query<{ anchor: string; pendingImport: string }>(
+      `SELECT "anchor", "pendingImport" FROM "IM_ConnectorSpaceObjects" WHERE "connectorId" = $1 AND "pendingImport" = 'delete'`,
+      [connectorId],
+    );
+    expect(pending.map((p) => p.anchor)).toEqual(['E000007']);
+    expect(engine.child.exitCode).toBeNull();
     expect(await engine.stop('SIGTERM')).toEqual({ code: 0, signal: null });
   });
 });

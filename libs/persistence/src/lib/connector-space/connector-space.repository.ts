@@ -5,7 +5,7 @@ import type { ExportOperation, PendingImport } from '@identitymesh/domain';
 import type { JsonObject } from '../entities/column-types';
 import { ConnectorSpaceObjectEntity } from '../entities/connector-space-object.entity';
 import { CsReferenceEntity } from '../entities/cs-reference.entity';
-import { insertRows } from '../data-source/bulk-insert';
+import { caseByIdColumns, insertRows } from '../data-source/bulk-insert';
 import { chunked, driverTypeOf, rowsPerStatement } from '../data-source/dialect';
 import { ConcurrentChangeError } from '../transaction/transaction.errors';
 import { managerOf, Transaction } from '../transaction/transaction';
@@ -648,21 +648,11 @@ export class ConnectorSpaceRepository {
     const manager = managerOf(tx);
     for (const chunk of chunked(changes, rowsPerStatement(manager, PROVISIONED_UPDATE_PARAMETERS, 10))) {
       const qb = manager.getRepository(ConnectorSpaceObjectEntity).createQueryBuilder().update();
-      const id = qb.escape('id');
-      const parameters: Record<string, unknown> = {};
-      chunk.forEach((change, index) => {
-        parameters[`u${index}`] = change.id;
-        parameters[`distinguishedName${index}`] = change.distinguishedName;
-        parameters[`dnHash${index}`] = change.dnHash;
-        parameters[`attributes${index}`] = JSON.stringify(change.attributes);
-        parameters[`attributeHash${index}`] = change.attributeHash;
-      });
-      const set: Record<string, unknown> = { updatedAt: now, version: () => `${qb.escape('version')} + 1` };
-      for (const column of ['distinguishedName', 'dnHash', 'attributes', 'attributeHash']) {
-        set[column] = () => `CASE ${id} ${chunk.map((_, index) => `WHEN :u${index} THEN :${column}${index}`).join(' ')} END`;
-      }
+      const { set, parameters } = caseByIdColumns(qb.escape('id'), chunk, (change) => change.id, ['distinguishedName', 'dnHash', 'attributes', 'attributeHash'], (change, column) =>
+        column === 'attributes' ? JSON.stringify(change.attributes) : change[column as keyof ProvisionedObjectChange],
+      );
       await qb
-        .set(set)
+        .set({ ...set, updatedAt: now, version: () => `${qb.escape('version')} + 1` })
         .where({ id: In(chunk.map((change) => change.id)) })
         .setParameters(parameters)
         .execute();
@@ -682,21 +672,11 @@ export class ConnectorSpaceRepository {
     const manager = managerOf(tx);
     for (const chunk of chunked(updates, rowsPerStatement(manager, EXPORTED_UPDATE_PARAMETERS, 10))) {
       const qb = manager.getRepository(ConnectorSpaceObjectEntity).createQueryBuilder().update();
-      const id = qb.escape('id');
-      const parameters: Record<string, unknown> = {};
-      chunk.forEach((update, index) => {
-        parameters[`u${index}`] = update.id;
-        parameters[`anchor${index}`] = update.anchor;
-        parameters[`distinguishedName${index}`] = update.distinguishedName;
-        parameters[`dnHash${index}`] = update.dnHash;
-        parameters[`attributes${index}`] = JSON.stringify(update.attributes);
-        parameters[`attributeHash${index}`] = update.attributeHash;
-        parameters[`pendingExport${index}`] = update.pendingExport;
-      });
-      const set: Record<string, unknown> = { updatedAt: now, version: () => `${qb.escape('version')} + 1` };
-      for (const column of EXPORTED_CASE_COLUMNS) set[column] = () => `CASE ${id} ${chunk.map((_, index) => `WHEN :u${index} THEN :${column}${index}`).join(' ')} END`;
+      const { set, parameters } = caseByIdColumns(qb.escape('id'), chunk, (update) => update.id, EXPORTED_CASE_COLUMNS, (update, column) =>
+        column === 'attributes' ? JSON.stringify(update.attributes) : update[column as keyof ExportedObjectUpdate],
+      );
       await qb
-        .set(set)
+        .set({ ...set, updatedAt: now, version: () => `${qb.escape('version')} + 1` })
         .where({ id: In(chunk.map((update) => update.id)) })
         .setParameters(parameters)
         .execute();
@@ -802,22 +782,11 @@ export class ConnectorSpaceRepository {
   /** One UPDATE for the chunk: each changed column a CASE over the row ids. */
   private async updateChanged(manager: EntityManager, rows: ChangedRow[], input: ImportBatchInput): Promise<void> {
     const qb = manager.getRepository(ConnectorSpaceObjectEntity).createQueryBuilder().update();
-    const id = qb.escape('id');
-    const parameters: Record<string, unknown> = {};
-    rows.forEach((row, index) => {
-      parameters[`u${index}`] = row.id;
-      parameters[`attributes${index}`] = JSON.stringify(row.object.attributes);
-      parameters[`attributeHash${index}`] = row.object.attributeHash;
-      parameters[`distinguishedName${index}`] = row.object.distinguishedName;
-      parameters[`dnHash${index}`] = row.object.dnHash;
-      parameters[`pendingImport${index}`] = row.pendingImport;
-    });
-    const set: Record<string, unknown> = { lastRunId: input.runId, updatedAt: input.now, version: () => `${qb.escape('version')} + 1` };
-    for (const column of CSO_CASE_COLUMNS) {
-      set[column] = () => `CASE ${id} ${rows.map((_, index) => `WHEN :u${index} THEN :${column}${index}`).join(' ')} END`;
-    }
+    const { set, parameters } = caseByIdColumns(qb.escape('id'), rows, (row) => row.id, CSO_CASE_COLUMNS, (row, column) =>
+      column === 'attributes' ? JSON.stringify(row.object.attributes) : column === 'pendingImport' ? row.pendingImport : row.object[column as 'attributeHash' | 'distinguishedName' | 'dnHash'],
+    );
     await qb
-      .set(set)
+      .set({ ...set, lastRunId: input.runId, updatedAt: input.now, version: () => `${qb.escape('version')} + 1` })
       .where({ id: In(rows.map((row) => row.id)) })
       .setParameters(parameters)
       .execute();

@@ -81,3 +81,27 @@ export async function insertRowsIgnoringConflicts<T extends ObjectLiteral>(manag
       return assertUnreachable(type);
   }
 }
+
+/**
+ * The SET part of one multi-row UPDATE by id: each column becomes
+ * `CASE id WHEN :u0 THEN :<column>0 WHEN :u1 …  END`, so a chunk of rows is
+ * one statement whatever the rows' values. `escapedId` is the id column as
+ * the builder escapes it; `value(row, column)` is what the row gets. The ids
+ * are the parameters `u<index>`, for the caller's WHERE.
+ */
+export function caseByIdColumns<T>(
+  escapedId: string,
+  rows: readonly T[],
+  idOf: (row: T) => string,
+  columns: readonly string[],
+  value: (row: T, column: string) => unknown,
+): { set: Record<string, () => string>; parameters: Record<string, unknown> } {
+  const parameters: Record<string, unknown> = {};
+  rows.forEach((row, index) => {
+    parameters[`u${index}`] = idOf(row);
+    for (const column of columns) parameters[`${column}${index}`] = value(row, column);
+  });
+  const set: Record<string, () => string> = {};
+  for (const column of columns) set[column] = () => `CASE ${escapedId} ${rows.map((_, index) => `WHEN :u${index} THEN :${column}${index}`).join(' ')} END`;
+  return { set, parameters };
+}

@@ -8,7 +8,7 @@ import { MeshJoinKeyEntity } from '../entities/mesh-join-key.entity';
 import { MeshObjectEntity } from '../entities/mesh-object.entity';
 import type { MeshAttributeValue } from '../entities/mesh-object.entity';
 import { MeshReferenceEntity } from '../entities/mesh-reference.entity';
-import { insertRows } from '../data-source/bulk-insert';
+import { caseByIdColumns, insertRows } from '../data-source/bulk-insert';
 import { chunked, driverTypeOf, rowsPerStatement } from '../data-source/dialect';
 import { ConcurrentChangeError } from '../transaction/transaction.errors';
 import { managerOf, Transaction } from '../transaction/transaction';
@@ -402,21 +402,14 @@ export class MeshRepository {
     const qb = manager.getRepository(MeshObjectEntity).createQueryBuilder().update();
     const id = qb.escape('id');
     const version = qb.escape('version');
-    const parameters: Record<string, unknown> = {};
-    rows.forEach((row, index) => {
-      const stored = toStored(row.after);
-      parameters[`u${index}`] = row.id;
-      parameters[`v${index}`] = row.version;
-      parameters[`attributes${index}`] = JSON.stringify(stored);
-      parameters[`hash${index}`] = hashOf(stored);
-      parameters[`displayName${index}`] = displayNameOf(row.after);
+    const stored = new Map(rows.map((row) => [row.id, toStored(row.after)]));
+    const { set, parameters } = caseByIdColumns(id, rows, (row) => row.id, ['attributes', 'hash', 'displayName'], (row, column) => {
+      const values = stored.get(row.id);
+      return column === 'attributes' ? JSON.stringify(values) : column === 'hash' ? hashOf(values as ReturnType<typeof toStored>) : displayNameOf(row.after);
     });
-    const set: Record<string, unknown> = { updatedAt: now, version: () => `${version} + 1` };
-    for (const column of ['attributes', 'hash', 'displayName']) {
-      set[column] = () => `CASE ${id} ${rows.map((_, index) => `WHEN :u${index} THEN :${column}${index}`).join(' ')} END`;
-    }
+    rows.forEach((row, index) => (parameters[`v${index}`] = row.version));
     const result = await qb
-      .set(set)
+      .set({ ...set, updatedAt: now, version: () => `${version} + 1` })
       .where(rows.map((_, index) => `(${id} = :u${index} AND ${version} = :v${index})`).join(' OR '))
       .setParameters(parameters)
       .execute();

@@ -1,7 +1,10 @@
 // npm start: builds the Admin API and the Sync Engine, then runs both on the
 // embedded SQLite default under ./data (the single-instance topology), with
 // readable console output and an evaluation license it makes for itself.
-// Ctrl+C (or SIGTERM) stops both cleanly.
+// Once both are ready it runs the demo (tools/demo, docs/demo.md), which
+// configures a generated HR feed, a SQLite directory and a CSV phone list and
+// follows the engine's cycles; IM_DEMO=off leaves the engine empty instead.
+// Ctrl+C (or SIGTERM) stops everything cleanly.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -14,9 +17,12 @@ const enginePort = env.IM_ENGINE_PORT || '8081';
 const host = env.IM_BIND_ADDRESS || '127.0.0.1';
 
 const dataDir = env.IM_DATA_DIR ? resolve(root, env.IM_DATA_DIR) : join(root, 'data');
+// The demo is on unless switched off; the setting is read here only, the demo tool itself always runs when started.
+const demoOn = !['off', 'false', '0', 'no'].includes((env.IM_DEMO ?? '').trim().toLowerCase());
 
-console.log('Building admin-api, sync-engine and the license tool …');
-const build = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '-p', 'admin-api', 'sync-engine', 'license-tool', '--output-style=static'], {
+const projects = ['admin-api', 'sync-engine', 'license-tool', ...(demoOn ? ['demo'] : [])];
+console.log(`Building admin-api, sync-engine, the license tool${demoOn ? ' and the demo' : ''} …`);
+const build = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '-p', ...projects, '--output-style=static'], {
   cwd: root,
   env,
   stdio: ['ignore', 'inherit', 'inherit'],
@@ -68,8 +74,12 @@ if (!ownLicense) Object.assign(env, evaluationLicense());
 const children = new Map();
 let stopping = false;
 
-function start(app) {
-  const main = join(root, 'dist/apps', app, 'main.js');
+/**
+ * Starts a built app (or, with `main`, a built tool) with the console output
+ * relayed line by line under its name. A service that ends stops the rest;
+ * the demo ending leaves the services running (`essential: false`).
+ */
+function start(app, { main = join(root, 'dist/apps', app, 'main.js'), essential = true } = {}) {
   if (!existsSync(main)) throw new Error(`${main} is missing after the build`);
   const child = spawn(process.execPath, [main], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.set(app, child);
@@ -88,9 +98,11 @@ function start(app) {
   relay(child.stderr, process.stderr);
   child.on('exit', (code, signal) => {
     children.delete(app);
-    if (!stopping) {
+    if (!stopping && essential) {
       console.error(`${app} exited (${signal ?? code}); stopping the rest`);
       stopAll('SIGTERM', code || 1);
+    } else if (!stopping) {
+      console.error(`${app} exited (${signal ?? code}); the services keep running`);
     } else if (children.size === 0) {
       process.exit(exitCode);
     }
@@ -123,7 +135,15 @@ process.on('SIGTERM', () => stopAll('SIGTERM'));
 /** What the Admin API says about its license, for the banner. */
 async function describeLicense(adminUrl) {
   try {
-    const license = await (await fetch(`${adminUrl}/api/license`)).json();
+    const res = await fetch(`${adminUrl}/api/license`);
+    if (!res.ok) {
+      // /api routes may ask for sign-in; the evaluation license can be checked here with its public key instead.
+      const verify = ownLicense ? null : runLicenseTool('verify', env.IM_LICENSE_FILE, '--public-key', env.IM_LICENSE_PUBLIC_KEYS);
+      const expires = verify?.status === 0 ? /^\s*expires\s+(\S+)/m.exec(verify.stdout)?.[1] : undefined;
+      if (expires) return `EVALUATION license (made by npm start; not for production), valid until ${expires}`;
+      return `see ${adminUrl}/api/license (it answered ${res.status} without sign-in)`;
+    }
+    const license = await res.json();
     if (license.status !== 'valid') return `${license.status}: ${license.reason}`;
     const kind = license.evaluation ? 'EVALUATION license (made by npm start; not for production)' : `license for "${license.customer}"`;
     return `${kind}, valid until ${license.expiresAt}   ${adminUrl}/api/license`;
@@ -173,10 +193,14 @@ if (await waitReady(`${adminUrl}/health/ready`)) {
         `  Data         ${dataDir} (database identitymesh.sqlite, logs/identitymesh-YYYYMMDD.log)`,
         `  License      ${await describeLicense(adminUrl)}`,
         ...(ownLicense ? [] : [`               ${env.IM_LICENSE_FILE}, trusting only ${env.IM_LICENSE_PUBLIC_KEYS}`]),
-        'Press Ctrl+C to stop both.',
+        demoOn
+          ? `  Demo         an HR feed synced into a SQLite directory and a CSV phone list under ${join(dataDir, 'demo')} (docs/demo.md; IM_DEMO=off to skip)`
+          : '  Demo         off (IM_DEMO=off): npm start configures nothing',
+        `Press Ctrl+C to stop ${demoOn ? 'everything' : 'both'}.`,
         '',
       ].join('\n'),
     );
+    if (demoOn && !stopping) start('demo', { main: join(root, 'dist/tools/demo/main.js'), essential: false });
   } else if (!stopping) {
     await reportNotReady('sync-engine', `${engineUrl}/health/ready`);
   }

@@ -1,0 +1,3 @@
+const { appWebpackConfig } = require('../../tools/build/webpack-app.cjs');
+
+module.exports = appWebpackConfig({ outputPath: 'dist/tools/demo' });

@@ -412,6 +412,73 @@ describe.each(['sqlite', 'postgres'] as const)('export runs on %s', (dialect) =>
     expect((await queue.list(setup.connector.id))[0].confirmation).toBe('confirmed');
   });
 
+  it('sends a change queued behind another change of its object in the same run (a group’s removed members, then its added ones), and tries a failed one only once', async () => {
+    const setup = await setUp();
+    const { system, exporter, connector } = setup;
+    const dn = (id: string) => `uid=${id},ou=People,dc=example,dc=com`;
+    for (const name of ['G1', 'G2']) system.upsert('group', name, { cn: [name], member: [dn('E1'), dn('E2')] }, `cn=${name},ou=Groups,dc=example,dc=com`);
+    expect((await runOnce(setup.importer, connector, 'full-import')).run.status).toBe('succeeded');
+    const groups = new Map((await space.list(connector.id)).map((object) => [object.anchor, object]));
+    // What a sync queues for a group that lost one member and gained another: two items, the removes first.
+    const memberChange = (group: string, op: 'add' | 'remove', id: string): ExportChangeBody => ({ kind: 'update', objectType: 'group', anchor: group, attributes: { member: { op, values: [dn(id)] } } });
+    for (const group of ['G1', 'G2']) {
+      await enqueue(connector, [
+        { csObjectId: groups.get(group)?.id as string, change: memberChange(group, 'remove', 'E1') },
+        { csObjectId: groups.get(group)?.id as string, change: memberChange(group, 'add', 'E3') },
+      ]);
+    }
+    // G2's first change fails and is due again at once (no backoff here): this run must not try it twice, nor send what waits behind it.
+    system.exportFailures.set('G2', { code: 'SYSTEM_BUSY', message: 'try later', retryable: true });
+
+    const { run } = await runOnce(exporter, connector, 'export');
+    expect(run).toMatchObject({ status: 'completed-with-errors', exported: 2, updated: 2, errors: 1 });
+    expect(system.get('group', 'G1')?.attributes['member']).toEqual([dn('E2'), dn('E3')]);
+    expect(exportsOf(system).map((change) => `${change.anchor} ${Object.values(change.attributes ?? {})[0]?.op}`)).toEqual(['G1 remove', 'G2 remove', 'G1 add']);
+    const g2 = await queue.list(connector.id, { csObjectId: groups.get('G2')?.id as string });
+    expect(g2.map((item) => [item.status, item.attempts])).toEqual([
+      ['pending', 1],
+      ['pending', 0],
+    ]);
+
+    system.exportFailures.delete('G2');
+    const next = await runOnce(exporter, connector, 'export');
+    expect(next.run).toMatchObject({ status: 'succeeded', exported: 2, errors: 0 });
+    expect(system.get('group', 'G2')?.attributes['member']).toEqual([dn('E2'), dn('E3')]);
+  });
+
+  it('records an added object as an import stages it, its anchor attribute included, so the confirming import finds it unchanged', async () => {
+    // A directory that makes up the anchor of an added entry and shows it as an attribute, as LDAP's entryUUID.
+    const directory = new InMemorySystem({
+      objectTypes: [
+        {
+          name: 'person',
+          anchorAttribute: 'entryUUID',
+          attributes: [
+            { name: 'entryUUID', type: 'string', readOnly: true },
+            { name: 'employeeId', type: 'string' },
+            { name: 'mail', type: 'string' },
+          ],
+        },
+      ],
+    });
+    directory.assignsAnchors = true;
+    directory.afterExport = async (changes, results) => {
+      for (const result of results) {
+        const added = result.anchor !== undefined ? directory.get('person', result.anchor) : undefined;
+        if (added) directory.upsert('person', added.anchor, { ...added.attributes, entryUUID: [added.anchor] }, added.dn);
+      }
+    };
+    const setup = await setUp({}, directory.factory('ldap'));
+    const [row] = await provision(setup.connector, 1, { provisionalAnchors: true });
+    expect((await runOnce(setup.exporter, setup.connector, 'export')).run).toMatchObject({ status: 'succeeded', added: 1 });
+    const [object] = await space.list(setup.connector.id);
+    expect(object).toMatchObject({ id: row.id, anchor: 'assigned-1', attributes: { entryUUID: ['assigned-1'], employeeId: ['E00000'], mail: ['e00000@example.com'] } });
+
+    const confirming = await runOnce(setup.confirmer, setup.connector, 'confirming-import');
+    expect(confirming.run).toMatchObject({ status: 'succeeded', added: 0, updated: 0, deleted: 0, errors: 0 });
+    expect((await space.list(setup.connector.id))[0]).toMatchObject({ pendingImport: 'none', attributeHash: object.attributeHash });
+  });
+
   it('a confirming import confirms exports that arrived and flags those that did not', async () => {
     const setup = await setUp();
     const { system, exporter, confirmer, connector } = setup;

@@ -1,11 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DomainError } from '@identitymesh/domain';
 import type { ExportOperation } from '@identitymesh/domain';
-import { Attributes, Connector, ConnectorCapabilities, ConnectorError, ExportResult } from '@identitymesh/connector-sdk';
+import { Attributes, Connector, ConnectorCapabilities, ConnectorError, ConnectorSchema, ExportResult } from '@identitymesh/connector-sdk';
 import { MetricsRegistry } from '@identitymesh/platform';
 import {
   AuditEventInput,
   AuditRepository,
+  ClaimRequest,
   ConnectorDefinition,
   ConnectorLeaseRepository,
   ConnectorSpaceObjectView,
@@ -16,6 +17,7 @@ import {
   ExportItemView,
   ExportQueueRepository,
   FailedExport,
+  isProvisionalAnchor,
   LeaseLostError,
   pendingExportOf,
   RunChangeRepository,
@@ -153,46 +155,36 @@ export class ExportRunner implements ProfileRunner {
         ? await this.checkDeletes(context)
         : { released: 0, held: 0, heldByRun: 0, objects: 0, pending: counts.pending, inFlight: counts.inFlight };
     if (gate.held > 0) this.logger.warn({ ...fields, held: gate.held, msg: `${gate.held} delete(s) held for approval: ${thresholdText(definition, gate.objects)}` });
-    const plan = importPlan(await connector.schema());
-    let errorsSoFar = run.errors;
+    const schema = await connector.schema();
+    const sending: Sending = { context, connector, capabilities, plan: importPlan(schema), anchorAttributes: stagedAnchorAttributes(schema), totals, errorsSoFar: run.errors };
+    const began = new Date();
 
+    let leftBehind = false;
     for (const orphans of [true, false]) {
       for (const operation of PHASES) {
         const queued = orphans ? gate.inFlight[operation] : gate.pending[operation];
         if (queued === 0) continue;
-        let after: ExportCursor | undefined;
-        let visited = 0;
-        for (;;) {
-          if (context.signal.aborted) return this.interrupted(context, totals);
-          const started = process.hrtime.bigint();
-          const claimed = await this.transactions.runIdempotent('export claim', async (tx) => {
-            await this.assertLease(tx, context);
-            return this.queue.claim(tx, { connectorId: definition.id, operation, orphans, after, limit: definition.batchSize, now: new Date() });
-          });
-          after = claimed.cursor;
-          visited += claimed.items.length;
-          if (claimed.items.length > 0) {
-            const sent = await this.send(connector, claimed.items);
-            if (!sent.ok) return this.connectorFailed(context, claimed.items, sent.error, totals);
-            const outcome = await this.record(context, claimed.items, sent.results, capabilities, plan);
-            this.count(totals, claimed.items.length, outcome);
-            errorsSoFar += outcome.newErrors;
-            const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-            this.batchSeconds.observe({}, seconds);
-            this.logger.debug({ ...fields, operation, orphans, batch: totals.batches, sent: claimed.items.length, ...outcome, seconds, msg: 'export batch recorded' });
-            const threshold = definition.errorThreshold;
-            if (threshold !== null && errorsSoFar > threshold) {
-              const message = `stopped: ${errorsSoFar} objects failed, more than the connector's error threshold of ${threshold}; ${summary(totals)}. The changes not sent stay queued`;
-              this.logger.warn({ ...fields, errors: errorsSoFar, threshold, msg: message });
-              return { kind: 'finished', status: 'stopped-error-threshold', message };
-            }
-          }
-          // Changes queued after the run began wait for the next run; so does a page that would only confirm there is nothing more.
-          if (!claimed.more || visited >= queued) break;
-        }
+        const pass = await this.sendPages(sending, { operation, orphans }, queued);
+        if ('outcome' in pass) return pass.outcome;
+        if (!orphans && pass.visited < queued) leftBehind = true;
+      }
+    }
+    // A change waits behind every older change of its object that is not done yet, so one queued behind a change this
+    // run sent (a group's added members behind its removed ones, an update behind a rename) was skipped by the pass
+    // above. Follow-up rounds send what was queued before the run began and has become due since; an item this run
+    // tried already is not tried again (a failure waits for a later run, whatever its backoff), so every round sends
+    // something new or is the last. The margins absorb databases that keep whole seconds.
+    const followUp = { queuedBefore: new Date(began.getTime() + 1_000), attemptedBefore: new Date(Math.floor(began.getTime() / 1_000) * 1_000) };
+    while (leftBehind) {
+      leftBehind = false;
+      for (const operation of PHASES) {
+        const pass = await this.sendPages(sending, { operation, orphans: false, followUp }, Number.POSITIVE_INFINITY);
+        if ('outcome' in pass) return pass.outcome;
+        if (pass.visited > 0) leftBehind = true;
       }
     }
 
+    const errorsSoFar = sending.errorsSoFar;
     const heldByRun = gate.heldByRun;
     const status = heldByRun > 0 ? 'held-for-approval' : errorsSoFar > 0 ? 'completed-with-errors' : 'succeeded';
     const parts = [
@@ -204,6 +196,49 @@ export class ExportRunner implements ProfileRunner {
     const message = parts.join('; ');
     this.logger.log({ ...fields, ...totals, msg: message });
     return { kind: 'finished', status, message };
+  }
+
+  /**
+   * Claims, sends and records pages of one kind of change until none is
+   * left or `queued` of them were visited (changes queued after the run
+   * began wait for the next run; so does a page that would only confirm
+   * there is nothing more). Ends the run early when the connector cannot
+   * take a batch, the error threshold is passed, or the run is told to stop.
+   */
+  private async sendPages(sending: Sending, request: Pick<ClaimRequest, 'operation' | 'orphans' | 'followUp'>, queued: number): Promise<{ visited: number } | { outcome: RunOutcome }> {
+    const { context, connector, capabilities, plan, anchorAttributes, totals } = sending;
+    const { run, connector: definition } = context;
+    const fields = { runId: run.id, connectorId: definition.id };
+    let after: ExportCursor | undefined;
+    let visited = 0;
+    for (;;) {
+      if (context.signal.aborted) return { outcome: this.interrupted(context, totals) };
+      const started = process.hrtime.bigint();
+      const claimed = await this.transactions.runIdempotent('export claim', async (tx) => {
+        await this.assertLease(tx, context);
+        return this.queue.claim(tx, { connectorId: definition.id, ...request, after, limit: definition.batchSize, now: new Date() });
+      });
+      after = claimed.cursor;
+      visited += claimed.items.length;
+      if (claimed.items.length > 0) {
+        const sent = await this.send(connector, claimed.items);
+        if (!sent.ok) return { outcome: await this.connectorFailed(context, claimed.items, sent.error, totals) };
+        const outcome = await this.record(context, claimed.items, sent.results, capabilities, plan, anchorAttributes);
+        this.count(totals, claimed.items.length, outcome);
+        sending.errorsSoFar += outcome.newErrors;
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        this.batchSeconds.observe({}, seconds);
+        this.logger.debug({ ...fields, operation: request.operation, orphans: request.orphans, followUp: request.followUp !== undefined, batch: totals.batches, sent: claimed.items.length, ...outcome, seconds, msg: 'export batch recorded' });
+        const threshold = definition.errorThreshold;
+        if (threshold !== null && sending.errorsSoFar > threshold) {
+          const message = `stopped: ${sending.errorsSoFar} objects failed, more than the connector's error threshold of ${threshold}; ${summary(totals)}. The changes not sent stay queued`;
+          this.logger.warn({ ...fields, errors: sending.errorsSoFar, threshold, msg: message });
+          return { outcome: { kind: 'finished', status: 'stopped-error-threshold', message } };
+        }
+      }
+      if (!claimed.more || visited >= queued) break;
+    }
+    return { visited };
   }
 
   /**
@@ -270,7 +305,14 @@ export class ExportRunner implements ProfileRunner {
    * flight are recorded, so a repeat after a commit whose answer was lost
    * records and counts nothing twice.
    */
-  private record(context: RunContext, items: ExportItemView[], results: ExportResult[], capabilities: ConnectorCapabilities, plan: ImportPlan): Promise<BatchOutcome> {
+  private record(
+    context: RunContext,
+    items: ExportItemView[],
+    results: ExportResult[],
+    capabilities: ConnectorCapabilities,
+    plan: ImportPlan,
+    anchorAttributes: ReadonlyMap<string, string>,
+  ): Promise<BatchOutcome> {
     const { run, connector: definition } = context;
     const byId = new Map(results.map((result) => [result.id, result]));
     const csObjectIds = [...new Set(items.map((item) => item.csObjectId))];
@@ -322,7 +364,7 @@ export class ExportRunner implements ProfileRunner {
           else updates.push({ ...unchanged(object), pendingExport: pendingExportOf(behind) });
         } else {
           after = stateAfter(object, item.change, assigned.get(item.id));
-          const state = this.staged(object, after, plan, errors, item);
+          const state = this.staged(object, after, plan, errors, item, anchorAttributes.get(object.objectType));
           if (state.anchor !== after.anchor) after = { ...after, anchor: state.anchor };
           updates.push({ ...state, pendingExport: pendingExportOf(left) });
         }
@@ -425,9 +467,20 @@ export class ExportRunner implements ProfileRunner {
    * hold (an import would refuse them too) leave the object's staged state as
    * it was, with a per-object error; the export itself stays done.
    */
-  private staged(object: ConnectorSpaceObjectView, after: ObjectState, plan: ImportPlan, errors: RunObjectErrorInput[], item: ExportItemView): Omit<ExportedObjectUpdate, 'pendingExport'> {
+  private staged(
+    object: ConnectorSpaceObjectView,
+    after: ObjectState,
+    plan: ImportPlan,
+    errors: RunObjectErrorInput[],
+    item: ExportItemView,
+    anchorAttribute: string | undefined,
+  ): Omit<ExportedObjectUpdate, 'pendingExport'> {
+    const attributes = { ...(after.attributes as Attributes) };
+    // An import stages the anchor as an attribute too when the schema lists it (LDAP's entryUUID, which no export
+    // writes); without it the next import would find every exported object changed.
+    if (anchorAttribute !== undefined && attributes[anchorAttribute] === undefined && !isProvisionalAnchor(after.anchor)) attributes[anchorAttribute] = [after.anchor];
     const prepared = prepareImportBatch(
-      { changes: [{ kind: 'upsert', objectType: object.objectType, anchor: after.anchor, ...(after.dn ? { dn: after.dn } : {}), attributes: after.attributes as Attributes }], errors: [] },
+      { changes: [{ kind: 'upsert', objectType: object.objectType, anchor: after.anchor, ...(after.dn ? { dn: after.dn } : {}), attributes }], errors: [] },
       plan,
       this.space.limits(),
       false,
@@ -532,6 +585,32 @@ export class ExportRunner implements ProfileRunner {
       if (value > 0) this.objects.inc({ outcome: name }, value);
     }
   }
+}
+
+/** What one export run sends with, and its running count of failed objects. */
+interface Sending {
+  context: RunContext;
+  connector: Connector;
+  capabilities: ConnectorCapabilities;
+  plan: ImportPlan;
+  anchorAttributes: ReadonlyMap<string, string>;
+  totals: Totals;
+  errorsSoFar: number;
+}
+
+/**
+ * Per object type, the attribute that holds the anchor as text, when the
+ * schema lists it among the attributes (an LDAP entryUUID): an import stages
+ * it there, so the state an export records must hold it as well. Anchors of
+ * other types (a SQL integer key) are left to the values the export wrote.
+ */
+function stagedAnchorAttributes(schema: ConnectorSchema): Map<string, string> {
+  const anchors = new Map<string, string>();
+  for (const type of schema.objectTypes) {
+    const attribute = type.attributes.find((candidate) => candidate.name === type.anchorAttribute);
+    if (attribute && (attribute.type === undefined || attribute.type === 'string') && attribute.multiValued !== true) anchors.set(type.name, type.anchorAttribute);
+  }
+  return anchors;
 }
 
 function unchanged(object: ConnectorSpaceObjectView): Omit<ExportedObjectUpdate, 'pendingExport'> {

@@ -105,6 +105,8 @@ export class ImportRunner implements ProfileRunner {
 
       const stream = connector.import({ mode, objectTypes: [], watermark, batchSize: definition.batchSize, signal: context.signal });
       let errorsSoFar = run.errors;
+      // Counted over the whole run, its earlier attempts included: a run resumed after every few
+      // thousand objects would otherwise never refresh them, and its lookups would go on scanning.
       let statisticsAt = FIRST_STATISTICS_REFRESH;
       for await (const batch of untilAborted(stream, context.signal)) {
         const started = process.hrtime.bigint();
@@ -115,8 +117,8 @@ export class ImportRunner implements ProfileRunner {
         add(totals, prepared, staged, newErrors);
         this.count(profile, staged, newErrors);
         errorsSoFar += newErrors;
-        if (totals.added >= statisticsAt) {
-          statisticsAt *= 2;
+        if (run.added + totals.added >= statisticsAt) {
+          while (statisticsAt <= run.added + totals.added) statisticsAt *= 2;
           await this.space.refreshStatistics().catch((error: unknown) => this.logger.warn({ ...fields, msg: `refreshing the connector space's statistics failed: ${(error as Error).message}` }));
         }
         this.logger.debug({ ...fields, batch: totals.batches, read: prepared.read, added: staged.added, updated: staged.updated, deleted: staged.deleted, unchanged: staged.unchanged, failed: newErrors, watermark: batch.watermark, seconds, msg: 'import batch committed' });

@@ -49,8 +49,20 @@ export class LeaseService implements OnApplicationBootstrap, BeforeApplicationSh
 
   /** Acquires the connector's lease, or returns null when another engine holds it. `onLost` is called if a renewal finds it gone. */
   async acquire(connectorId: string, onLost: (reason: string) => void): Promise<LeaseGrant | null> {
-    const grant = await this.leases.acquire(connectorId, this.engine.instanceId, { now: new Date(), durationMs: this.config.runs.leaseMs, takeover: this.takeover });
+    const requestedAt = Date.now();
+    let grant = await this.leases.acquire(connectorId, this.engine.instanceId, { now: new Date(requestedAt), durationMs: this.config.runs.leaseMs, takeover: this.takeover });
     if (!grant) return null;
+    // A takeover waits for the former holder's open batch transaction; when that holder is a paused
+    // process, until the database ends its idle session (a minute on PostgreSQL). The expiry was
+    // counted from before the wait, so the lease may have run out already: acquire it once more, at
+    // once (it is this engine's now, so nothing waits), rather than start the run on a lease whose
+    // first check fails.
+    if (Date.now() - requestedAt > this.config.runs.leaseMs / 3) {
+      const tookOverFrom = grant.tookOverFrom;
+      grant = await this.leases.acquire(connectorId, this.engine.instanceId, { now: new Date(), durationMs: this.config.runs.leaseMs, takeover: this.takeover });
+      if (!grant) return null;
+      grant.tookOverFrom = tookOverFrom;
+    }
     this.held.set(connectorId, { grant, onLost });
     this.heldGauge.set(this.held.size);
     if (grant.tookOverFrom) {

@@ -19,6 +19,8 @@ export class EngineRegistryService implements OnApplicationBootstrap, BeforeAppl
   private readonly logger = new Logger('EngineRegistry');
   readonly instanceId = randomUUID();
   private role: Role = 'starting';
+  /** When the heartbeat this engine last wrote (or its registration) confirmed it as the active engine; ms. */
+  private confirmedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
   private readonly activeGauge;
@@ -41,8 +43,17 @@ export class EngineRegistryService implements OnApplicationBootstrap, BeforeAppl
     });
   }
 
+  /**
+   * Active, and confirmed so recently that no standby can have taken over
+   * yet. A standby takes over once this engine's heartbeat is older than
+   * IM_ENGINE_STALE_AFTER_SECONDS; an engine that was paused (SIGSTOP, a
+   * frozen VM) or cut off for that long must take no work when it resumes
+   * before its next heartbeat has told it whether it is still the active one.
+   * One heartbeat interval of margin covers a late timer.
+   */
   get isActive(): boolean {
-    return this.role === 'active';
+    const { staleAfterMs, heartbeatMs } = this.config.registry;
+    return this.role === 'active' && Date.now() - this.confirmedAt < staleAfterMs - heartbeatMs;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -69,6 +80,7 @@ export class EngineRegistryService implements OnApplicationBootstrap, BeforeAppl
       );
     }
     this.setRole(decision.kind);
+    this.confirmedAt = now.getTime();
     if (decision.kind === 'passive') {
       this.logger.warn(`standing by as passive: ${describeEngine(decision.because, now)} is active on this database`);
     } else {
@@ -115,6 +127,18 @@ export class EngineRegistryService implements OnApplicationBootstrap, BeforeAppl
         if (this.timer) clearInterval(this.timer);
         return;
       }
+      if (this.role === 'active') {
+        if ((await this.registry.statusOf(this.instanceId)) === 'passive') {
+          // A standby was made active while this engine sent no heartbeat: this one stands by now.
+          this.setRole('passive');
+          this.logger.warn(
+            `engine ${this.instanceId} sent no heartbeat for longer than IM_ENGINE_STALE_AFTER_SECONDS (paused or cut off from the database) and another engine was made active meanwhile; this one stands by as passive and takes no more work. Its runs in progress stop at their next lease check`,
+          );
+          return;
+        }
+        this.confirmedAt = now.getTime();
+        return;
+      }
       if (this.role === 'passive') await this.tryPromote(now);
     } catch (error) {
       this.heartbeatFailures.inc();
@@ -123,10 +147,13 @@ export class EngineRegistryService implements OnApplicationBootstrap, BeforeAppl
   }
 
   private async tryPromote(now: Date): Promise<void> {
-    const others = (await this.registry.listRecent(new Date(now.getTime() - this.config.registry.staleAfterMs))).filter((e) => e.id !== this.instanceId);
+    const staleBefore = new Date(now.getTime() - this.config.registry.staleAfterMs);
+    const others = (await this.registry.listRecent(staleBefore)).filter((e) => e.id !== this.instanceId);
     if (this.decide(others, now).kind === 'active') {
-      await this.registry.promote(this.instanceId, now);
+      // Engines marked active that are stale, or whose process is gone from this host, become passive in the same step.
+      if (!(await this.registry.promote(this.instanceId, now, { staleBefore, replacing: others.filter(isDeadOnThisHost).map((e) => e.id) }))) return;
       this.setRole('active');
+      this.confirmedAt = now.getTime();
       this.logger.log(`no live active engine is left on this database; engine ${this.instanceId} is now active`);
     }
   }

@@ -64,7 +64,8 @@ export class RunQueueService implements OnApplicationBootstrap, OnModuleDestroy 
   private async claimOne(): Promise<ClaimedRun | null> {
     const candidates = await this.runs.candidates({ excludeConnectorIds: this.executor.busyConnectorIds() });
     for (const candidate of candidates) {
-      if (this.stopped) return null;
+      // Asked again before each lease: an engine paused in the middle of this loop may wake up replaced.
+      if (this.stopped || !this.engine.isActive) return null;
       const connectorId = candidate.connectorId;
       const lease = await this.leases.acquire(connectorId, (reason) => this.executor.abort(connectorId, { kind: 'lease-lost', reason } satisfies StopReason));
       if (!lease) continue;

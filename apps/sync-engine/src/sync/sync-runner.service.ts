@@ -111,11 +111,19 @@ export class SyncRunner implements ProfileRunner {
     const state: SyncRunState = { appliedSiblings: new Map() };
     const full = profile === 'full-sync';
     let errorsSoFar = run.errors;
+    // Counted over the whole run, its earlier attempts included, as for imports.
     let statisticsAt = FIRST_STATISTICS_REFRESH;
     const deferred = new Set<string>();
     try {
       let cursor = full && !run.preview ? await this.checkpoint(connector.id, run.id) : null;
-      this.logger.log({ ...fields, fencingToken: context.lease.fencingToken, resumedAfter: cursor, msg: `${name} of connector "${connector.name}" started` });
+      // A resumed full sync does not walk again what lies before its checkpoint: the objects its
+      // earlier attempts sent to the second pass must be found there (they kept their pending imports).
+      const resumedAt = cursor;
+      if (resumedAt) {
+        const pending = await this.transactions.runIdempotent('sync resume', (tx) => this.repositories.space.pendingUpTo(tx, connector.id, resumedAt));
+        for (const id of pending) deferred.add(id);
+      }
+      this.logger.log({ ...fields, fencingToken: context.lease.fencingToken, resumedAfter: cursor, secondPass: deferred.size, msg: `${name} of connector "${connector.name}" started` });
 
       const passes: Array<{ pass: 1 | 2; selections: () => Iterable<Selection> }> = [
         { pass: 1, selections: () => pages(() => cursor, !full) },
@@ -134,8 +142,8 @@ export class SyncRunner implements ProfileRunner {
           add(totals, batch);
           this.count(profile, batch);
           errorsSoFar += batch.newErrors;
-          if (!run.preview && totals.projected >= statisticsAt) {
-            statisticsAt *= 2;
+          if (!run.preview && run.projected + totals.projected >= statisticsAt) {
+            while (statisticsAt <= run.projected + totals.projected) statisticsAt *= 2;
             await Promise.all([this.repositories.mesh.refreshStatistics(), this.repositories.space.refreshStatistics()]).catch((error: unknown) =>
               this.logger.warn({ ...fields, msg: `refreshing the mesh's statistics failed: ${(error as Error).message}` }),
             );

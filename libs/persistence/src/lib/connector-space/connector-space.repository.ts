@@ -391,6 +391,28 @@ export class ConnectorSpaceRepository {
     return rows.map(toView);
   }
 
+  /**
+   * Ids of the connector's objects up to and including `upTo` in the sync's
+   * (object type, anchor) order that still have a pending import. A full
+   * sync resumed from its checkpoint needs them: what its earlier attempts
+   * sent to the second pass (references to objects joined later in the walk)
+   * kept its pending import, lies before the checkpoint, and is not walked
+   * again; the list of those objects died with the process that made it.
+   */
+  async pendingUpTo(tx: Transaction, connectorId: string, upTo: SyncCursor): Promise<string[]> {
+    const rows = await managerOf(tx)
+      .getRepository(ConnectorSpaceObjectEntity)
+      .createQueryBuilder('o')
+      .select('o.id', 'id')
+      .where('o.connectorId = :connectorId', { connectorId })
+      .andWhere('o.pendingImport IN (:...pending)', { pending: ['add', 'update', 'delete'] })
+      .andWhere('(o.objectType < :upToType OR (o.objectType = :upToType AND o.anchor <= :upToAnchor))', { upToType: upTo.objectType, upToAnchor: upTo.anchor })
+      .orderBy('o.objectType', 'ASC')
+      .addOrderBy('o.anchor', 'ASC')
+      .getRawMany<{ id: string }>();
+    return rows.map((row) => row.id);
+  }
+
   /** Objects by id, in one query per parameter-limit chunk. */
   async loadByIds(tx: Transaction, ids: readonly string[]): Promise<ConnectorSpaceObjectView[]> {
     const manager = managerOf(tx);

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { connectDatabase, migrateDatabase } from '../data-source/open-database';
 import { ConnectorEntity } from '../entities/connector.entity';
 import { ConnectorLeaseEntity } from '../entities/connector-lease.entity';
+import { EngineInstanceEntity } from '../entities/engine-instance.entity';
 import { EngineRegistryRepository } from './engine-registry.repository';
 
 const engine = (id: string, at: Date): EngineInstanceView => ({
@@ -90,5 +91,50 @@ describe.each(TEST_DIALECTS)('engine registry on %s', (dialect) => {
     // A stopped engine no longer blocks a new one.
     expect((await register(b, 'engine-3', new Date())).kind).toBe('active');
     expect(await repo.pruneStopped(new Date(Date.now() + 1000))).toBe(1);
+  });
+});
+
+describe.each(TEST_DIALECTS)('promoting a standby on %s', (dialect) => {
+  let db: ThrowawayDatabase;
+  let ds: DataSource;
+  const STALE_MS = 5_000;
+
+  beforeAll(async () => {
+    db = await createThrowawayDatabase(dialect);
+    ds = await connectDatabase(db.settings);
+    await migrateDatabase(ds);
+  });
+  afterAll(async () => {
+    await ds?.destroy();
+    await db.drop();
+  });
+  beforeEach(() => ds.getRepository(EngineInstanceEntity).clear());
+
+  const row = (id: string, status: 'active' | 'passive', heartbeatAt: Date) =>
+    ds.getRepository(EngineInstanceEntity).insert({ ...engine(id, heartbeatAt), status, mode: 'single', stoppedAt: null });
+
+  it('makes a stale active engine passive in the same step, so that it stands by when it resumes', async () => {
+    const now = new Date();
+    await row('paused', 'active', new Date(now.getTime() - 2 * STALE_MS));
+    await row('standby', 'passive', now);
+    const repo = new EngineRegistryRepository(ds);
+    expect(await repo.promote('standby', now, { staleBefore: new Date(now.getTime() - STALE_MS) })).toBe(true);
+    expect(await repo.statusOf('standby')).toBe('active');
+    // The paused engine wakes: its heartbeat still counts, and tells it that it is passive now.
+    expect(await repo.heartbeat('paused', new Date())).toBe(true);
+    expect(await repo.statusOf('paused')).toBe('passive');
+    expect(await repo.statusOf('gone')).toBeNull();
+  });
+
+  it('is refused while a live active engine is left, and replaces one known to be dead at once', async () => {
+    const now = new Date();
+    await row('live', 'active', now);
+    await row('standby', 'passive', now);
+    const repo = new EngineRegistryRepository(ds);
+    expect(await repo.promote('standby', now, { staleBefore: new Date(now.getTime() - STALE_MS) })).toBe(false);
+    expect([await repo.statusOf('live'), await repo.statusOf('standby')]).toEqual(['active', 'passive']);
+    // A process gone from this host (killed with -9) need not go stale first.
+    expect(await repo.promote('standby', now, { staleBefore: new Date(now.getTime() - STALE_MS), replacing: ['live'] })).toBe(true);
+    expect([await repo.statusOf('live'), await repo.statusOf('standby')]).toEqual(['passive', 'active']);
   });
 });

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
-import { In, LessThan, MoreThan, MoreThanOrEqual } from 'typeorm';
-import type { EngineInstanceView } from '@identitymesh/domain';
+import { In, LessThan, MoreThan, MoreThanOrEqual, Not } from 'typeorm';
+import type { EngineInstanceStatus, EngineInstanceView } from '@identitymesh/domain';
 import { EngineInstanceEntity } from '../entities/engine-instance.entity';
 import { ConnectorLeaseEntity } from '../entities/connector-lease.entity';
 import { withTransientRetry } from '../retry/retry-policy';
@@ -53,8 +53,37 @@ export class EngineRegistryRepository {
     });
   }
 
-  async promote(id: string, at: Date): Promise<void> {
-    await this.dataSource.getRepository(EngineInstanceEntity).update({ id }, { status: 'active', heartbeatAt: at });
+  /** The engine's status in the registry, or null when its row is gone. */
+  async statusOf(id: string): Promise<EngineInstanceStatus | null> {
+    const row = await withTransientRetry('engine status', () => this.dataSource.getRepository(EngineInstanceEntity).findOne({ select: { status: true }, where: { id } }));
+    return row?.status ?? null;
+  }
+
+  /**
+   * Makes a passive engine the active one, unless a live active engine is
+   * left. Engines still marked active whose last heartbeat is older than
+   * `staleBefore` (or that are known to be dead: `replacing`) become passive
+   * first, in the same transaction: such an engine may only be paused or
+   * cut off, and when it comes back its heartbeat finds it passive, so it
+   * stands by instead of acting as a second active engine. Serialized with
+   * registrations and other promotions by the registry lock. False when a
+   * live active engine is still there (its heartbeat came in meanwhile).
+   */
+  async promote(id: string, at: Date, options: { staleBefore: Date; replacing?: string[] }): Promise<boolean> {
+    const replacing = options.replacing ?? [];
+    return withDatabaseLock(this.dataSource, 'engine-registry', () =>
+      withTransientRetry('engine promote', () =>
+        this.dataSource.transaction(async (manager) => {
+          const repo = manager.getRepository(EngineInstanceEntity);
+          await repo.update({ id: Not(id), status: 'active', heartbeatAt: LessThan(options.staleBefore) }, { status: 'passive' });
+          const dead = replacing.filter((other) => other !== id);
+          if (dead.length > 0) await repo.update({ id: In(dead), status: 'active' }, { status: 'passive' });
+          if ((await repo.count({ where: { id: Not(id), status: 'active' } })) > 0) return false;
+          await repo.update({ id }, { status: 'active', heartbeatAt: at });
+          return true;
+        }),
+      ),
+    );
   }
 
   /**

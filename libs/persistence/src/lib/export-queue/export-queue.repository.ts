@@ -72,6 +72,14 @@ export interface ClaimRequest {
    * @default false
    */
   uncheckedDeletes?: boolean;
+  /**
+   * Only items queued by `queuedBefore` and not attempted since
+   * `attemptedBefore`: an export run's follow-up rounds, which send the
+   * changes that waited behind another change of their object the run
+   * itself sent, and nothing the run already tried (a failure waits for a
+   * later run, whatever its backoff).
+   */
+  followUp?: { queuedBefore: Date; attemptedBefore: Date };
 }
 
 export interface ClaimedBatch {
@@ -321,6 +329,11 @@ export class ExportQueueRepository {
           { open: OPEN_STATUSES },
         );
       if (request.operation === 'delete') query.andWhere(`q.${e('thresholdRunId')} ${request.uncheckedDeletes ? 'IS NULL' : 'IS NOT NULL'}`);
+      if (request.followUp) {
+        query
+          .andWhere(`q.${e('createdAt')} <= :queuedBefore`, { queuedBefore: request.followUp.queuedBefore })
+          .andWhere(`(q.${e('lastAttemptAt')} IS NULL OR q.${e('lastAttemptAt')} < :attemptedBefore)`, { attemptedBefore: request.followUp.attemptedBefore });
+      }
     }
     if (request.after) {
       query.andWhere(`(q.${e('createdAt')} > :afterAt OR (q.${e('createdAt')} = :afterAt AND q.${e('id')} > :afterId))`, { afterAt: request.after.createdAt, afterId: request.after.id });

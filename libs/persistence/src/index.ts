@@ -13,6 +13,7 @@ export * from './lib/engine-registry/engine-registry.repository';
 export * from './lib/secrets/secret.repository';
 export * from './lib/key-ring/key-ring.repository';
 export * from './lib/audit/audit.repository';
+export * from './lib/api-key/api-key.repository';
 export * from './lib/connector/connector.repository';
 export * from './lib/connector-lease/connector-lease.repository';
 export * from './lib/connector-lease/connector-lease.errors';

@@ -40,3 +40,31 @@ describe('AdminApiConfig license settings', () => {
     expect(error.message).toContain('IM_LICENSE_FILE');
   });
 });
+
+describe('AdminApiConfig OIDC settings', () => {
+  it('leaves OIDC off without an issuer, and reads it with its defaults when set', () => {
+    expect(AdminApiConfig.load({ IM_DATA_DIR: dataDir }, '/').oidc).toBeNull();
+    const config = AdminApiConfig.load({ IM_DATA_DIR: dataDir, IM_OIDC_ISSUER: 'https://login.example.com/tenant/v2.0', IM_OIDC_AUDIENCE: 'api://identitymesh', IM_OIDC_ROLE_MAP: 'IM Admins=admin, IM Operators=operator' }, '/');
+    expect(config.oidc).toMatchObject({ issuer: 'https://login.example.com/tenant/v2.0', audience: 'api://identitymesh', rolesClaim: 'roles', nameClaim: 'preferred_username', clockSkewSeconds: 60, algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'] });
+    expect([...(config.oidc?.roleMap ?? [])]).toEqual([
+      ['reader', 'reader'],
+      ['operator', 'operator'],
+      ['admin', 'admin'],
+      ['IM Admins', 'admin'],
+      ['IM Operators', 'operator'],
+    ]);
+  });
+
+  it('names the setting that is wrong', () => {
+    expect(configError({ IM_OIDC_ISSUER: 'https://login.example.com' }).problems).toEqual([{ setting: 'IM_OIDC_AUDIENCE', problem: expect.stringContaining('is required when IM_OIDC_ISSUER is set') }]);
+    expect(configError({ IM_OIDC_ISSUER: 'http://login.example.com', IM_OIDC_AUDIENCE: 'a' }).problems[0]).toMatchObject({ setting: 'IM_OIDC_ISSUER', problem: expect.stringContaining('must use https') });
+    expect(configError({ IM_OIDC_ISSUER: 'https://x', IM_OIDC_AUDIENCE: 'a', IM_OIDC_ROLE_MAP: 'Admins=root' }).problems[0]).toMatchObject({ setting: 'IM_OIDC_ROLE_MAP' });
+    expect(configError({ IM_OIDC_ISSUER: 'https://x', IM_OIDC_AUDIENCE: 'a', IM_OIDC_ALGORITHMS: 'HS256' }).problems[0]).toMatchObject({ setting: 'IM_OIDC_ALGORITHMS' });
+    expect(configError({ IM_OIDC_CLOCK_SKEW_SECONDS: '900' }).problems[0]).toMatchObject({ setting: 'IM_OIDC_CLOCK_SKEW_SECONDS' });
+    expect(configError({ IM_OIDC_AUDIENCE: 'a' }).problems[0]).toMatchObject({ setting: 'IM_OIDC_ISSUER' });
+  });
+
+  it('accepts a plain-HTTP issuer on loopback only', () => {
+    expect(AdminApiConfig.load({ IM_DATA_DIR: dataDir, IM_OIDC_ISSUER: 'http://127.0.0.1:9000', IM_OIDC_AUDIENCE: 'a' }, '/').oidc?.issuer).toBe('http://127.0.0.1:9000');
+  });
+});

@@ -89,4 +89,24 @@ export class AuditRepository {
       take: limit,
     });
   }
+
+  /**
+   * Entries newest first, filtered by actor, target and a time range
+   * (`from` inclusive, `to` exclusive), `limit` of them after `after`: a
+   * keyset page over the indexes on (actor, at), (target, at) and (at, id).
+   */
+  async search(
+    filter: { actor?: string; targetType?: string; targetId?: string; action?: string; from?: Date; to?: Date },
+    page: { limit: number; after?: { at: Date; id: string } | null },
+  ): Promise<AuditEventEntity[]> {
+    const query = this.dataSource.getRepository(AuditEventEntity).createQueryBuilder('a').where('1 = 1').orderBy('a.at', 'DESC').addOrderBy('a.id', 'DESC').take(page.limit);
+    if (filter.actor !== undefined) query.andWhere('a.actor = :actor', { actor: filter.actor });
+    if (filter.targetType !== undefined) query.andWhere('a.targetType = :targetType', { targetType: filter.targetType });
+    if (filter.targetId !== undefined) query.andWhere('a.targetId = :targetId', { targetId: filter.targetId });
+    if (filter.action !== undefined) query.andWhere('a.action = :action', { action: filter.action });
+    if (filter.from !== undefined) query.andWhere('a.at >= :from', { from: filter.from });
+    if (filter.to !== undefined) query.andWhere('a.at < :to', { to: filter.to });
+    if (page.after) query.andWhere('(a.at < :afterAt OR (a.at = :afterAt AND a.id < :afterId))', { afterAt: page.after.at, afterId: page.after.id });
+    return withTransientRetry('audit search', () => query.getMany());
+  }
 }

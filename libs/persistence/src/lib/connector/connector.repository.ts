@@ -5,6 +5,7 @@ import type { ConnectorType } from '@identitymesh/domain';
 import type { JsonObject } from '../entities/column-types';
 import { ConnectorEntity } from '../entities/connector.entity';
 import { withTransientRetry } from '../retry/retry-policy';
+import { managerOf, Transaction } from '../transaction/transaction';
 
 /** What the engine needs of a connector to run it: config, object types and limits. */
 export interface ConnectorDefinition {
@@ -42,6 +43,30 @@ export interface NewConnector {
   enabled?: boolean;
   /** @default now */
   at?: Date;
+}
+
+/** A connector as the Admin API shows and edits it. */
+export interface ConnectorRecord extends ConnectorDefinition {
+  description: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Every field an operator sets on a connector; a replacement sets all of them at once. */
+export interface ConnectorSettings {
+  name: string;
+  type: ConnectorType;
+  description: string | null;
+  config: JsonObject;
+  objectTypes: JsonObject[];
+  schedule: JsonObject | null;
+  relayGroup: string | null;
+  batchSize: number;
+  deletionThresholdCount: number;
+  deletionThresholdPercent: number;
+  errorThreshold: number | null;
+  exportMaxAttempts: number;
+  enabled: boolean;
 }
 
 /** `IM_Connectors`: one connected system's configuration, schedule and safety limits. */
@@ -86,6 +111,45 @@ export class ConnectorRepository {
     await this.dataSource.getRepository(ConnectorEntity).insert({ ...row });
     return toDefinition(row);
   }
+  /**
+   * Connectors by name (then id), `limit` of them after `after`: a keyset
+   * page for the Admin API's list.
+   */
+  async listRecords(page: { limit: number; after?: { name: string; id: string } | null }): Promise<ConnectorRecord[]> {
+    const query = this.dataSource.getRepository(ConnectorEntity).createQueryBuilder('c').orderBy('c.name', 'ASC').addOrderBy('c.id', 'ASC').take(page.limit);
+    if (page.after) query.where('(c.name > :name OR (c.name = :name AND c.id > :id))', { name: page.after.name, id: page.after.id });
+    const rows = await withTransientRetry('connectors list', () => query.getMany());
+    return rows.map(toRecord);
+  }
+
+  /** One connector with its description and times; read inside `tx` when given (the state a change starts from). */
+  async findRecord(id: string, tx?: Transaction): Promise<ConnectorRecord | null> {
+    const manager = tx ? managerOf(tx) : this.dataSource.manager;
+    const row = await manager.getRepository(ConnectorEntity).findOneBy({ id });
+    return row ? toRecord(row) : null;
+  }
+
+  /** Creates a connector inside `tx` (with its audit entry); a taken name fails with the dialect's unique violation. */
+  async insertRecord(tx: Transaction, settings: ConnectorSettings, at: Date): Promise<ConnectorRecord> {
+    const row: ConnectorEntity = { id: randomUUID(), ...settings, rulesVersion: 1, createdAt: at, updatedAt: at };
+    await managerOf(tx).getRepository(ConnectorEntity).insert({ ...row });
+    return toRecord(row);
+  }
+
+  /** Replaces every operator-set field of a connector inside `tx`; null when there is no such connector. */
+  async replaceRecord(tx: Transaction, id: string, settings: ConnectorSettings, at: Date): Promise<ConnectorRecord | null> {
+    const manager = managerOf(tx);
+    const result = await manager.getRepository(ConnectorEntity).update({ id }, { ...settings, updatedAt: at });
+    if ((result.affected ?? 0) === 0) return null;
+    return this.findRecord(id, tx);
+  }
+
+  /** Deletes a connector inside `tx`; its rules, runs, lease and connector space go with it (foreign keys cascade). */
+  async removeRecord(tx: Transaction, id: string): Promise<boolean> {
+    const result = await managerOf(tx).getRepository(ConnectorEntity).delete({ id });
+    return (result.affected ?? 0) === 1;
+  }
+
 }
 
 function toDefinition(row: ConnectorEntity): ConnectorDefinition {
@@ -105,4 +169,8 @@ function toDefinition(row: ConnectorEntity): ConnectorDefinition {
     enabled: Boolean(row.enabled),
     rulesVersion: row.rulesVersion,
   };
+}
+
+function toRecord(row: ConnectorEntity): ConnectorRecord {
+  return { ...toDefinition(row), description: row.description, createdAt: row.createdAt, updatedAt: row.updatedAt };
 }

@@ -70,7 +70,7 @@ export async function migrateDatabase(dataSource: DataSource, log: PersistenceLo
   });
 }
 
-export interface OpenDatabaseOptions {
+export interface OpenDatabaseOptions extends ConnectOptions {
   /** Apply pending migrations before checking the schema (the embedded SQLite default does). */
   autoMigrate: boolean;
   log?: PersistenceLog;
@@ -82,7 +82,7 @@ export interface OpenDatabaseOptions {
  */
 export async function openDatabase(settings: DatabaseSettings, options: OpenDatabaseOptions): Promise<{ dataSource: DataSource; schema: SchemaState }> {
   const log = options.log ?? silent;
-  const dataSource = await connectDatabase(settings, log);
+  const dataSource = await connectDatabase(settings, log, { onQuery: options.onQuery });
   try {
     if (options.autoMigrate) await migrateDatabase(dataSource, log);
     const schema = await new SchemaRepository(dataSource).state();

@@ -336,30 +336,79 @@ export class RunRepository {
    * an approval of their own. False when the run is not waiting for one.
    */
   async approveHeldDeletes(runId: string, approvedBy: string, now: Date): Promise<boolean> {
-    return withTransientRetry('run approve deletes', async () => {
-      const result = await this.dataSource
-        .getRepository(RunEntity)
-        .createQueryBuilder()
-        .update()
-        .set({
-          status: 'queued',
-          deletesApprovedBy: approvedBy.slice(0, 255),
-          deletesApprovedAt: now,
-          engineInstanceId: null,
-          fencingToken: null,
-          finishedAt: null,
-          message: clip(`queued again: ${approvedBy} approved the held deletes; an engine sends them when it runs the run`),
-        })
-        .where({ id: runId, status: 'held-for-approval' })
-        .execute();
-      return (result.affected ?? 0) === 1;
-    });
+    return withTransientRetry('run approve deletes', () => approve(this.dataSource.manager, runId, approvedBy, now));
   }
 
   async listObjectErrors(runId: string, limit = 1000): Promise<RunObjectErrorView[]> {
     const rows = await this.dataSource.getRepository(RunObjectErrorEntity).find({ where: { runId }, order: { createdAt: 'ASC', id: 'ASC' }, take: limit });
     return rows.map((row) => ({ ...row }));
   }
+  /** Queues a run inside `tx`, so the run and the audit entry of its trigger commit together. */
+  async queueIn(tx: Transaction, input: NewRun): Promise<RunView> {
+    const row = {
+      id: randomUUID(),
+      connectorId: input.connectorId,
+      profile: input.profile,
+      status: 'queued' as const,
+      trigger: input.trigger,
+      preview: input.preview ?? false,
+      requestedBy: input.requestedBy === undefined || input.requestedBy === null ? null : input.requestedBy.slice(0, 255),
+      queuedAt: input.at ?? new Date(),
+    };
+    const repo = managerOf(tx).getRepository(RunEntity);
+    await repo.insert({ ...row });
+    return toView((await repo.findOneBy({ id: row.id })) as RunEntity);
+  }
+
+  /** One run read inside `tx` (the state a change starts from). */
+  async findByIdIn(tx: Transaction, id: string): Promise<RunView | null> {
+    const row = await managerOf(tx).getRepository(RunEntity).findOneBy({ id });
+    return row ? toView(row) : null;
+  }
+
+  /**
+   * Runs newest first (by queue time, then id), optionally of one connector
+   * and in some statuses, `limit` of them after `after`: a keyset page.
+   */
+  async list(filter: { connectorId?: string; statuses?: RunStatus[] }, page: { limit: number; after?: { queuedAt: Date; id: string } | null }): Promise<RunView[]> {
+    const query = this.dataSource.getRepository(RunEntity).createQueryBuilder('r').orderBy('r.queuedAt', 'DESC').addOrderBy('r.id', 'DESC').take(page.limit);
+    query.where('1 = 1');
+    if (filter.connectorId) query.andWhere('r.connectorId = :connectorId', { connectorId: filter.connectorId });
+    if (filter.statuses && filter.statuses.length > 0) query.andWhere('r.status IN (:...statuses)', { statuses: filter.statuses });
+    if (page.after) query.andWhere('(r.queuedAt < :at OR (r.queuedAt = :at AND r.id < :id))', { at: page.after.queuedAt, id: page.after.id });
+    const rows = await withTransientRetry('runs list', () => query.getMany());
+    return rows.map(toView);
+  }
+
+  /** Whether the connector has a run waiting or running, read inside `tx` (a connector is not deleted under its run). */
+  async hasActiveRun(tx: Transaction, connectorId: string): Promise<boolean> {
+    const count = await managerOf(tx).getRepository(RunEntity).countBy({ connectorId, status: In(['queued', 'running']) });
+    return count > 0;
+  }
+
+  /**
+   * As {@link approveHeldDeletes}, inside `tx`, so the approval and the
+   * audit entry that records it commit together. False when the run is not
+   * waiting for an approval.
+   */
+  async approveHeldDeletesIn(tx: Transaction, runId: string, approvedBy: string, now: Date): Promise<boolean> {
+    return approve(managerOf(tx), runId, approvedBy, now);
+  }
+
+  /** A run's per-object errors in the order they were recorded, `limit` of them after `after` (a keyset page). */
+  async listObjectErrorsPage(runId: string, page: { limit: number; after?: { createdAt: Date; id: string } | null }): Promise<RunObjectErrorView[]> {
+    const query = this.dataSource
+      .getRepository(RunObjectErrorEntity)
+      .createQueryBuilder('e')
+      .where('e.runId = :runId', { runId })
+      .orderBy('e.createdAt', 'ASC')
+      .addOrderBy('e.id', 'ASC')
+      .take(page.limit);
+    if (page.after) query.andWhere('(e.createdAt > :at OR (e.createdAt = :at AND e.id > :id))', { at: page.after.createdAt, id: page.after.id });
+    const rows = await withTransientRetry('run errors list', () => query.getMany());
+    return rows.map((row) => ({ ...row }));
+  }
+
 }
 
 /** A stable id per run and object error: same run, object, place and code → same id. */
@@ -401,4 +450,24 @@ function toView(row: RunEntity): RunView {
     startedAt: row.startedAt,
     finishedAt: row.finishedAt,
   };
+}
+
+/** The compare-and-set behind both approvals: only a run still held for approval is queued again. */
+async function approve(manager: EntityManager, runId: string, approvedBy: string, now: Date): Promise<boolean> {
+  const result = await manager
+    .getRepository(RunEntity)
+    .createQueryBuilder()
+    .update()
+    .set({
+      status: 'queued',
+      deletesApprovedBy: approvedBy.slice(0, 255),
+      deletesApprovedAt: now,
+      engineInstanceId: null,
+      fencingToken: null,
+      finishedAt: null,
+      message: clip(`queued again: ${approvedBy} approved the held deletes; an engine sends them when it runs the run`),
+    })
+    .where({ id: runId, status: 'held-for-approval' })
+    .execute();
+  return (result.affected ?? 0) === 1;
 }

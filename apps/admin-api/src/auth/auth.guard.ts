@@ -1,5 +1,5 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { ApiError } from '../http/api-error';
 import { isPublic } from '../http/route-contract';
 import { routeContractOf } from '../http/route-metadata';
@@ -25,6 +25,7 @@ export class AuthGuard implements CanActivate {
     if (!principal.permissions.has(contract.access.permission)) {
       throw new ApiError('FORBIDDEN', `this route requires the permission ${contract.access.permission}, which ${principal.actor} does not hold`, { details: { permission: contract.access.permission } });
     }
+    if (principal.session) await this.authenticator.renewSession(principal.session, context.switchToHttp().getResponse<Response>());
     setPrincipal(request, principal);
     return true;
   }

@@ -11,6 +11,17 @@ const FETCH_TIMEOUT_MS = 5_000;
 
 interface Discovery {
   jwks: JWTVerifyGetKey;
+  /** Where browser sign-in sends the browser and exchanges the code; a provider for bearer tokens only may name neither. */
+  authorizationEndpoint: string | undefined;
+  tokenEndpoint: string | undefined;
+}
+
+/** The operator an ID token names, with the IdentityMesh roles its roles claim maps to. */
+export interface IdTokenIdentity {
+  subject: string;
+  /** The configured name claim, or `sub`. */
+  name: string;
+  roles: RoleName[];
 }
 
 /**
@@ -44,13 +55,56 @@ export class OidcTokenVerifier {
       throw this.refusal(error);
     }
     const roles = this.rolesOf(payload);
-    const name = claimAt(payload, this.settings.nameClaim);
     return {
       via: 'oidc',
-      actor: (typeof name === 'string' && name.length > 0 ? name : String(payload.sub)).slice(0, 200),
+      actor: this.nameOf(payload),
       actorType: 'operator',
       permissions: new Set(permissionsOfRoles(roles)),
     };
+  }
+
+  /** The authorization and token endpoints of the issuer, from the same discovery document as the keys. */
+  async signInEndpoints(): Promise<{ authorization: string; token: string }> {
+    const { authorizationEndpoint, tokenEndpoint } = await this.discover();
+    if (!authorizationEndpoint || !tokenEndpoint) {
+      throw new ApiError('AUTHENTICATION_UNAVAILABLE', `the discovery document of ${this.settings.issuer} names no authorization_endpoint or token_endpoint; browser sign-in needs both`);
+    }
+    return { authorization: authorizationEndpoint, token: tokenEndpoint };
+  }
+
+  /**
+   * Checks the ID token of a sign-in (OpenID Connect Core §3.1.3.7) with the
+   * same keys and algorithms as access tokens: issuer, audience (the client
+   * id; `azp` too when there are several), expiry, the nonce the sign-in
+   * sent, and a subject. Roles and name come from the configured claims,
+   * exactly as for bearer tokens.
+   */
+  async verifyIdToken(idToken: string, expected: { clientId: string; nonce: string }): Promise<IdTokenIdentity> {
+    const { jwks } = await this.discover();
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(idToken, jwks, {
+        issuer: this.settings.issuer,
+        audience: expected.clientId,
+        algorithms: this.settings.algorithms,
+        clockTolerance: this.settings.clockSkewSeconds,
+        requiredClaims: ['exp', 'iat', 'sub', 'nonce'],
+      }));
+    } catch (error) {
+      const refusal = this.refusal(error);
+      if (refusal.code === 'AUTHENTICATION_UNAVAILABLE') throw refusal;
+      throw new ApiError('SIGN_IN_FAILED', `the ID token of the sign-in is not acceptable: ${refusal.message.replace(/^the token/, 'it')}`);
+    }
+    if (payload['nonce'] !== expected.nonce) throw new ApiError('SIGN_IN_FAILED', 'the ID token does not carry the nonce of this sign-in (a replayed or injected response)');
+    if (Array.isArray(payload.aud) && payload.aud.length > 1 && payload['azp'] !== expected.clientId) {
+      throw new ApiError('SIGN_IN_FAILED', 'the ID token has several audiences and its azp is not this client');
+    }
+    return { subject: String(payload.sub).slice(0, 255), name: this.nameOf(payload), roles: this.rolesOf(payload) };
+  }
+
+  private nameOf(payload: JWTPayload): string {
+    const name = claimAt(payload, this.settings.nameClaim);
+    return (typeof name === 'string' && name.length > 0 ? name : String(payload.sub)).slice(0, 200);
   }
 
   private rolesOf(payload: JWTPayload): RoleName[] {
@@ -93,7 +147,7 @@ export class OidcTokenVerifier {
 
   private async fetchDiscovery(): Promise<Discovery> {
     const url = `${this.settings.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-    let document: { issuer?: unknown; jwks_uri?: unknown };
+    let document: { issuer?: unknown; jwks_uri?: unknown; authorization_endpoint?: unknown; token_endpoint?: unknown };
     try {
       const response = await this.fetchImpl(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/json' } });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
@@ -105,7 +159,11 @@ export class OidcTokenVerifier {
     if (document.issuer !== this.settings.issuer || typeof document.jwks_uri !== 'string') {
       throw new ApiError('AUTHENTICATION_UNAVAILABLE', `the discovery document ${url} names issuer ${JSON.stringify(document.issuer)} and jwks_uri ${JSON.stringify(document.jwks_uri)}; IM_OIDC_ISSUER must equal its issuer exactly`);
     }
-    return { jwks: createRemoteJWKSet(new URL(document.jwks_uri), { timeoutDuration: FETCH_TIMEOUT_MS, cooldownDuration: 30_000, cacheMaxAge: 600_000 }) };
+    return {
+      jwks: createRemoteJWKSet(new URL(document.jwks_uri), { timeoutDuration: FETCH_TIMEOUT_MS, cooldownDuration: 30_000, cacheMaxAge: 600_000 }),
+      authorizationEndpoint: typeof document.authorization_endpoint === 'string' ? document.authorization_endpoint : undefined,
+      tokenEndpoint: typeof document.token_endpoint === 'string' ? document.token_endpoint : undefined,
+    };
   }
 }
 
@@ -123,3 +181,9 @@ function claimAt(payload: JWTPayload, path: string): unknown {
   }
   return current;
 }
+
+/**
+ * The one verifier of the app (null without `IM_OIDC_ISSUER`): bearer
+ * tokens and browser sign-in share its discovery document and key cache.
+ */
+export const OIDC_TOKEN_VERIFIER = Symbol('identitymesh.oidc-token-verifier');

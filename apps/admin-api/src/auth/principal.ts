@@ -1,17 +1,20 @@
 import type { Request } from 'express';
 import type { AuditActorType } from '@identitymesh/domain';
+import type { SessionState } from '../sessions/session-tokens';
 import type { Permission } from './permissions';
 
 /** Who is calling, as the guard established it. */
 export interface Principal {
-  /** How the caller signed in. */
-  via: 'oidc' | 'api-key';
-  /** The audited name: the token's name claim (or `sub`), or `api-key:<prefix>`. */
+  /** How the caller signed in: a bearer access token, an API key, or the browser's session cookie. */
+  via: 'oidc' | 'api-key' | 'session';
+  /** The audited name: the token's (or the session's) name claim (or `sub`), or `api-key:<prefix>`. */
   actor: string;
   actorType: Extract<AuditActorType, 'operator' | 'api-key'>;
   permissions: ReadonlySet<Permission>;
   /** The key's id when `via` is `api-key`. */
   apiKeyId?: string;
+  /** The session when `via` is `session`, so the guard can renew its idle deadline. */
+  session?: SessionState;
 }
 
 const PRINCIPAL = Symbol('identitymesh.principal');

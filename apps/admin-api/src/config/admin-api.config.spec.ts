@@ -68,3 +68,48 @@ describe('AdminApiConfig OIDC settings', () => {
     expect(AdminApiConfig.load({ IM_DATA_DIR: dataDir, IM_OIDC_ISSUER: 'http://127.0.0.1:9000', IM_OIDC_AUDIENCE: 'a' }, '/').oidc?.issuer).toBe('http://127.0.0.1:9000');
   });
 });
+
+describe('AdminApiConfig browser sign-in settings', () => {
+  const oidc = { IM_OIDC_ISSUER: 'https://login.example.com', IM_OIDC_AUDIENCE: 'api://identitymesh' };
+
+  it('leaves browser sign-in off without a client id, and reads it with its defaults when set', () => {
+    expect(AdminApiConfig.load({ IM_DATA_DIR: dataDir, ...oidc }, '/').sessions).toBeNull();
+    const config = AdminApiConfig.load({ IM_DATA_DIR: dataDir, ...oidc, IM_OIDC_CLIENT_ID: 'console', IM_OIDC_CLIENT_SECRET_REF: 'oidc/console', IM_OIDC_REDIRECT_URI: 'https://admin.example.com/auth/callback' }, '/');
+    expect(config.sessions).toEqual({
+      clientId: 'console',
+      clientSecret: { reference: 'oidc/console' },
+      redirectUri: 'https://admin.example.com/auth/callback',
+      scopes: ['openid', 'profile'],
+      idleTimeoutMs: 60 * 60_000,
+      maxLifetimeMs: 12 * 3_600_000,
+      secureCookie: true,
+      landingPath: '/api/docs',
+    });
+  });
+
+  it('turns the Secure flag off by default on loopback HTTP only, and takes a public client without a secret', () => {
+    const loopback = AdminApiConfig.load({ IM_DATA_DIR: dataDir, IM_OIDC_ISSUER: 'http://127.0.0.1:9000', IM_OIDC_AUDIENCE: 'a', IM_OIDC_CLIENT_ID: 'c', IM_OIDC_REDIRECT_URI: 'http://127.0.0.1:8080/auth/callback' }, '/');
+    expect(loopback.sessions).toMatchObject({ secureCookie: false, clientSecret: null });
+    const forced = AdminApiConfig.load({ IM_DATA_DIR: dataDir, IM_OIDC_ISSUER: 'http://127.0.0.1:9000', IM_OIDC_AUDIENCE: 'a', IM_OIDC_CLIENT_ID: 'c', IM_OIDC_REDIRECT_URI: 'http://127.0.0.1:8080/auth/callback', IM_SESSION_COOKIE_SECURE: 'true' }, '/');
+    expect(forced.sessions?.secureCookie).toBe(true);
+  });
+
+  it('names the setting that is wrong', () => {
+    const base = { ...oidc, IM_OIDC_CLIENT_ID: 'c', IM_OIDC_REDIRECT_URI: 'https://admin.example.com/auth/callback' };
+    const problemOf = (env: Record<string, string>) => configError(env).problems[0];
+    expect(problemOf({ IM_OIDC_CLIENT_ID: 'c', IM_OIDC_REDIRECT_URI: 'https://admin.example.com/auth/callback' })).toMatchObject({ setting: 'IM_OIDC_ISSUER' });
+    expect(problemOf({ ...oidc, IM_OIDC_REDIRECT_URI: 'https://admin.example.com/auth/callback' })).toMatchObject({ setting: 'IM_OIDC_CLIENT_ID' });
+    expect(problemOf({ ...oidc, IM_OIDC_CLIENT_ID: 'c' })).toMatchObject({ setting: 'IM_OIDC_REDIRECT_URI' });
+    expect(problemOf({ ...base, IM_OIDC_REDIRECT_URI: 'http://admin.example.com/auth/callback' })).toMatchObject({ setting: 'IM_OIDC_REDIRECT_URI', problem: expect.stringContaining('https') });
+    expect(problemOf({ ...base, IM_OIDC_REDIRECT_URI: 'https://admin.example.com/callback' })).toMatchObject({ setting: 'IM_OIDC_REDIRECT_URI' });
+    expect(problemOf({ ...base, IM_OIDC_CLIENT_SECRET_REF: 'Not A Reference' })).toMatchObject({ setting: 'IM_OIDC_CLIENT_SECRET_REF' });
+    expect(problemOf({ ...base, IM_OIDC_CLIENT_SECRET_FILE: join(dataDir, 'no-such-file') })).toMatchObject({ setting: 'IM_OIDC_CLIENT_SECRET_FILE' });
+    expect(problemOf({ ...base, IM_OIDC_CLIENT_SECRET_FILE: '/etc/hostname', IM_OIDC_CLIENT_SECRET_REF: 'oidc/c' })).toMatchObject({ setting: 'IM_OIDC_CLIENT_SECRET_FILE' });
+    expect(problemOf({ ...base, IM_OIDC_SCOPES: 'profile email' })).toMatchObject({ setting: 'IM_OIDC_SCOPES' });
+    expect(problemOf({ ...base, IM_SESSION_IDLE_MINUTES: '600', IM_SESSION_MAX_HOURS: '8' })).toMatchObject({ setting: 'IM_SESSION_IDLE_MINUTES' });
+    expect(problemOf({ ...base, IM_SESSION_MAX_HOURS: '400' })).toMatchObject({ setting: 'IM_SESSION_MAX_HOURS', problem: expect.stringContaining('IM_KEY_RING_VALIDATION_GRACE_DAYS') });
+    for (const landing of ['https://evil.example.com/', '//evil.example.com/', '/\\evil.example.com', 'api/docs']) {
+      expect(problemOf({ ...base, IM_SESSION_LANDING_PATH: landing })).toMatchObject({ setting: 'IM_SESSION_LANDING_PATH' });
+    }
+  });
+});

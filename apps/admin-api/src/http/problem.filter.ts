@@ -43,6 +43,15 @@ export function apiErrorType(code: ApiErrorCode): ProblemTypeName {
       return 'conflict';
     case 'AUTHENTICATION_UNAVAILABLE':
       return 'authentication-unavailable';
+    case 'RATE_LIMITED':
+      return 'too-many-requests';
+    case 'SIGN_IN_NOT_CONFIGURED':
+      return 'not-found';
+    case 'SIGN_IN_FAILED':
+      return 'sign-in-failed';
+    case 'CSRF_TOKEN_MISSING':
+    case 'CSRF_TOKEN_INVALID':
+      return 'csrf-token-invalid';
     default:
       return assertUnreachable(code);
   }

@@ -31,8 +31,28 @@ export interface RouteContract {
   query?: z.ZodObject;
   /** The JSON body; a route without one refuses a body. */
   body?: z.ZodType;
+  /**
+   * A body that is a file rather than JSON (a license upload): read as
+   * bytes, bounded, and handed to the handler as a Buffer. Exclusive with `body`.
+   */
+  rawBody?: RawBodyContract;
+  /**
+   * At most `requests` calls in `perSeconds` by one caller (the
+   * authenticated principal), enforced by RateLimitGuard on the handler;
+   * declared here so the OpenAPI document states it and its 429.
+   */
+  rateLimit?: { requests: number; perSeconds: number };
   /** Successful answers by status; problem documents for 4xx/5xx are added to the document by the generator. */
   responses: Record<number, RouteResponse>;
+}
+
+/** A route's non-JSON body. */
+export interface RawBodyContract {
+  /** The media types accepted; anything else is refused with 415. */
+  contentTypes: string[];
+  /** Larger bodies are refused with 413 before they are read whole. */
+  maxBytes: number;
+  description: string;
 }
 
 export const ROUTE_CONTRACT = 'identitymesh:route-contract';

@@ -1,8 +1,9 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import type { Request } from 'express';
-import type { Observable } from 'rxjs';
+import { from, Observable, switchMap } from 'rxjs';
 import { z } from 'zod';
 import { ApiError, FieldProblem } from './api-error';
+import type { RawBodyContract } from './route-contract';
 import { routeContractOf } from './route-metadata';
 
 const NO_PARAMETERS = z.strictObject({});
@@ -53,7 +54,14 @@ export class ValidationInterceptor implements NestInterceptor {
       const query = parsePart(contract.query ?? NO_PARAMETERS, { ...(request.query as Record<string, unknown>) }, 'query');
       // Express 5 defines req.query as a getter; the parsed value replaces it for this request only.
       Object.defineProperty(request, 'query', { value: query, writable: true, configurable: true, enumerable: true });
-      if (contract.body) {
+      if (contract.rawBody) {
+        return from(readRawBody(request, contract.rawBody)).pipe(
+          switchMap((body) => {
+            request.body = body;
+            return next.handle();
+          }),
+        );
+      } else if (contract.body) {
         if (hasBody(request) && !request.is('application/json')) throw new ApiError('MEDIA_TYPE_UNSUPPORTED', 'the body must be application/json');
         assertBoundedJson(request.body);
         request.body = parsePart(contract.body, request.body ?? {}, 'body');
@@ -96,4 +104,24 @@ export function assertBoundedJson(body: unknown): void {
 
 function isEmptyObject(value: unknown): boolean {
   return value === undefined || value === null || (typeof value === 'object' && !Array.isArray(value) && Object.keys(value as object).length === 0);
+}
+
+/**
+ * The body of a route that takes a file: one of its media types, at most
+ * `maxBytes` (refused from Content-Length before anything is read, and
+ * again while reading when the length was not declared or lied).
+ */
+async function readRawBody(request: Request, contract: RawBodyContract): Promise<Buffer> {
+  if (!hasBody(request)) throw new ApiError('REQUEST_INVALID', `this route takes a file as its body (${contract.contentTypes.join(' or ')})`, { errors: [{ in: 'body', pointer: '', problem: 'is missing' }] });
+  if (!request.is(contract.contentTypes)) throw new ApiError('MEDIA_TYPE_UNSUPPORTED', `the body must be ${contract.contentTypes.join(' or ')}`);
+  const tooLarge = () => new ApiError('BODY_TOO_LARGE', `the body is larger than this route accepts (${Math.floor(contract.maxBytes / 1024)} KiB)`);
+  if (Number(request.headers['content-length']) > contract.maxBytes) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > contract.maxBytes) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isPublic, RouteContract } from '../http/route-contract';
+import { isPublic, RawBodyContract, RouteContract } from '../http/route-contract';
 import { PROBLEM_CONTENT_TYPE, problemSchema } from '../http/problem';
 
 /** One route of the app: what Nest registered and the contract it declared (none is a defect the builder reports). */
@@ -88,6 +88,12 @@ function parametersOf(schema: z.ZodObject | undefined, place: 'path' | 'query', 
   });
 }
 
+/** A file body: the same bytes under each media type it may be sent as. */
+function rawRequestBody(raw: RawBodyContract): Record<string, unknown> {
+  const schema = { type: 'string', maxLength: raw.maxBytes, description: `${raw.description} (at most ${Math.floor(raw.maxBytes / 1024)} KiB)` };
+  return { required: true, description: raw.description, content: Object.fromEntries(raw.contentTypes.map((type) => [type, { schema: type.startsWith('text/') ? schema : { ...schema, contentMediaType: type } }])) };
+}
+
 const problem = (description: string) => ({ description, content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } } });
 
 /**
@@ -125,7 +131,7 @@ export function buildOpenApiDocument(routes: readonly DiscoveredRoute[], info: {
         ? { description: response.description, content: { [response.contentType ?? 'application/json']: { schema: collector.convert(response.schema, 'output') } } }
         : { description: response.description };
     }
-    const validated = contract.params || contract.query || contract.body;
+    const validated = contract.params || contract.query || contract.body || contract.rawBody;
     if (validated) responses['400'] = problem('The request does not match its schema (`errors[]` lists each value), or its body is not JSON');
     if (!open) {
       responses['401'] = problem('No credentials, or an expired, forged, revoked or wrong-audience token or API key');
@@ -135,6 +141,13 @@ export function buildOpenApiDocument(routes: readonly DiscoveredRoute[], info: {
     if (contract.body) {
       responses['413'] = problem('The body is larger than 100 KiB');
       responses['415'] = problem('The body is not application/json');
+    }
+    if (contract.rawBody) {
+      responses['413'] = problem(`The body is larger than ${Math.floor(contract.rawBody.maxBytes / 1024)} KiB`);
+      responses['415'] = problem(`The body is not ${contract.rawBody.contentTypes.join(' or ')}`);
+    }
+    if (contract.rateLimit) {
+      responses['429'] = problem(`More than ${contract.rateLimit.requests} requests in ${contract.rateLimit.perSeconds} seconds by this caller; \`Retry-After\` says when to try again`);
     }
     responses['default'] = problem('Any other problem (409 conflict, 422 invalid definition, 503 unavailable, …)');
     const operation: Record<string, unknown> = {
@@ -146,6 +159,8 @@ export function buildOpenApiDocument(routes: readonly DiscoveredRoute[], info: {
       security: permission === null ? [] : [{ bearer: [permission] }],
       parameters: [...parametersOf(contract.params, 'path', collector), ...parametersOf(contract.query, 'query', collector)],
       ...(contract.body ? { requestBody: { required: true, content: { 'application/json': { schema: collector.convert(contract.body, 'input') } } } } : {}),
+      ...(contract.rawBody ? { requestBody: rawRequestBody(contract.rawBody) } : {}),
+      ...(contract.rateLimit ? { 'x-rate-limit': { requests: contract.rateLimit.requests, perSeconds: contract.rateLimit.perSeconds, per: 'caller' } } : {}),
       responses,
     };
     const openApiPath = route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');

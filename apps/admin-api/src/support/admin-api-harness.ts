@@ -38,11 +38,12 @@ export class AdminApiHarness {
     private readonly dataDir: string,
   ) {}
 
-  static async start(env: Record<string, string> = {}): Promise<AdminApiHarness> {
+  /** `port` when a test must know the URL before start (a redirect URI in the settings); any free port otherwise. */
+  static async start(env: Record<string, string> = {}, options: { port?: number } = {}): Promise<AdminApiHarness> {
     const dataDir = await mkdtemp(join(tmpdir(), 'im-admin-api-'));
     const config = AdminApiConfig.load({ IM_DATA_DIR: dataDir, IM_DB_TYPE: 'sqlite', IM_LOG_LEVEL: 'error', ...env }, dataDir);
     const app = await NestFactory.create(buildAppModule(config), { logger: ['error'], abortOnError: false });
-    await app.listen(0, '127.0.0.1');
+    await app.listen(options.port ?? 0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as AddressInfo;
     return new AdminApiHarness(app, `http://127.0.0.1:${port}`, dataDir);
   }

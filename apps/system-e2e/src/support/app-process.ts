@@ -123,3 +123,16 @@ export function logFileRecords(dataDir: string, app?: AppName): Array<Record<str
     .map((line) => JSON.parse(line) as Record<string, unknown>)
     .filter((r) => !app || r['app'] === app);
 }
+
+/**
+ * An Admin API key made the way an operator makes the first one:
+ * `node main.js create-api-key <name> <role> <days>` with the Admin API's
+ * settings. The key is printed once, on a line of its own.
+ */
+export async function createApiKey(env: Record<string, string>, role: 'admin' | 'operator' | 'reader' = 'reader', name = 'e2e'): Promise<string> {
+  const command = AppProcess.start('admin-api', env, { args: ['create-api-key', name, role, '1'] });
+  const { code } = await command.exit();
+  const key = command.output.find((line) => /^im_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/.test(line));
+  if (code !== 0 || !key) throw new Error(`create-api-key exited with ${code} and printed no key:\n${command.tail()}`);
+  return key;
+}

@@ -4,6 +4,7 @@ import { MetricsRegistry } from '@identitymesh/platform';
 import { DatabaseSettings } from './data-source/database-settings';
 import { openDatabase } from './data-source/open-database';
 import { ApiKeyRepository } from './api-key/api-key.repository';
+import { KeyRingRepository } from './key-ring/key-ring.repository';
 import { AuditRepository } from './audit/audit.repository';
 import { ConnectorLeaseRepository } from './connector-lease/connector-lease.repository';
 import { ConnectorSpaceRepository } from './connector-space/connector-space.repository';
@@ -39,6 +40,7 @@ const DATA_ACCESS = [
   RunChangeRepository,
   AuditRepository,
   ApiKeyRepository,
+  KeyRingRepository,
   TransactionRunner,
 ];
 

@@ -7,6 +7,7 @@ import { ConnectorSpaceObjectEntity } from '../entities/connector-space-object.e
 import { CsReferenceEntity } from '../entities/cs-reference.entity';
 import { caseByIdColumns, insertRows } from '../data-source/bulk-insert';
 import { chunked, driverTypeOf, rowsPerStatement } from '../data-source/dialect';
+import { likeFragment } from '../data-source/like-pattern';
 import { ConcurrentChangeError } from '../transaction/transaction.errors';
 import { managerOf, Transaction } from '../transaction/transaction';
 
@@ -97,6 +98,29 @@ export interface ConnectorSpaceObjectView {
   lastRunId: string | null;
   version: number;
 }
+
+/** What a connector space search filters on; every filter given must hold. */
+export interface ConnectorSpaceSearchFilter {
+  objectType?: string;
+  /** Exactly this anchor. */
+  anchor?: string;
+  /** Objects whose distinguished name starts with this, ignoring case. */
+  dnPrefix?: string;
+  /** One pending import, or `any` for every object the next sync still has to apply. */
+  pendingImport?: PendingImport | 'any';
+  /** One pending export, `any` for every object with one, `none` for those without. */
+  pendingExport?: ExportOperation | 'any' | 'none';
+}
+
+export interface ConnectorSpaceSearchPage {
+  items: ConnectorSpaceObjectView[];
+  /** Where the next page starts (after this object); null when the search is exhausted. */
+  next: SyncCursor | null;
+}
+
+/** Candidate rows one connector space search reads at most before it answers a short page. */
+export const CONNECTOR_SPACE_SEARCH_SCAN_LIMIT = 5_000;
+const CONNECTOR_SPACE_SEARCH_BATCH = 500;
 
 /** Where a sync's walk through a connector space stands: the last object it took, in (object type, anchor) order. */
 export interface SyncCursor {
@@ -748,6 +772,71 @@ export class ConnectorSpaceRepository {
   async referencesOf(csObjectId: string): Promise<Array<{ attributeName: string; targetKey: string; targetCsObjectId: string | null }>> {
     const rows = await this.dataSource.getRepository(CsReferenceEntity).find({ where: { csObjectId }, order: { attributeName: 'ASC', targetKey: 'ASC' } });
     return rows.map((row) => ({ attributeName: row.attributeName, targetKey: row.targetKey, targetCsObjectId: row.targetCsObjectId }));
+  }
+
+  /**
+   * One page of a connector space search in (object type, anchor) order,
+   * the order of the connector's unique index, after `after`. `anchor` is
+   * exact; `dnPrefix` is a portable `LIKE` prefilter followed by the exact
+   * check here (distinguished names compare ignoring case). A DN prefix has
+   * no index, so a request reads at most `scanLimit` candidate rows; a page
+   * cut short by that still says where the next one starts.
+   */
+  async search(connectorId: string, filter: ConnectorSpaceSearchFilter, page: { limit: number; after?: SyncCursor | null; scanLimit?: number }): Promise<ConnectorSpaceSearchPage> {
+    const scanLimit = page.scanLimit ?? CONNECTOR_SPACE_SEARCH_SCAN_LIMIT;
+    const batchSize = filter.dnPrefix !== undefined ? Math.max(page.limit + 1, CONNECTOR_SPACE_SEARCH_BATCH) : page.limit + 1;
+    const prefix = filter.dnPrefix?.toLowerCase();
+    const found: ConnectorSpaceObjectView[] = [];
+    let after = page.after ?? null;
+    let scanned = 0;
+    for (;;) {
+      const query = this.dataSource.getRepository(ConnectorSpaceObjectEntity).createQueryBuilder('o').where('o.connectorId = :connectorId', { connectorId });
+      if (filter.objectType !== undefined) query.andWhere('o.objectType = :objectType', { objectType: filter.objectType });
+      if (filter.anchor !== undefined) query.andWhere('o.anchor = :anchor', { anchor: filter.anchor });
+      if (prefix !== undefined) query.andWhere('LOWER(o.distinguishedName) LIKE :dnPattern', { dnPattern: `${likeFragment(prefix)}%` });
+      if (filter.pendingImport === 'any') query.andWhere('o.pendingImport <> :none', { none: 'none' });
+      else if (filter.pendingImport !== undefined) query.andWhere('o.pendingImport = :pendingImport', { pendingImport: filter.pendingImport });
+      if (filter.pendingExport === 'any') query.andWhere('o.pendingExport IS NOT NULL');
+      else if (filter.pendingExport === 'none') query.andWhere('o.pendingExport IS NULL');
+      else if (filter.pendingExport !== undefined) query.andWhere('o.pendingExport = :pendingExport', { pendingExport: filter.pendingExport });
+      if (after) {
+        query.andWhere(
+          new Brackets((inner) =>
+            inner.where('o.objectType > :afterType', { afterType: after?.objectType }).orWhere('o.objectType = :afterType AND o.anchor > :afterAnchor', { afterAnchor: after?.anchor }),
+          ),
+        );
+      }
+      const rows = await query.orderBy('o.objectType', 'ASC').addOrderBy('o.anchor', 'ASC').take(batchSize).getMany();
+      for (const row of rows) {
+        if (prefix !== undefined && !(row.distinguishedName ?? '').toLowerCase().startsWith(prefix)) continue;
+        found.push(toView(row));
+        if (found.length > page.limit) {
+          const last = found[page.limit - 1];
+          return { items: found.slice(0, page.limit), next: { objectType: last.objectType, anchor: last.anchor } };
+        }
+      }
+      if (rows.length < batchSize) return { items: found, next: null };
+      const last = rows[rows.length - 1];
+      after = { objectType: last.objectType, anchor: last.anchor };
+      scanned += rows.length;
+      if (scanned >= scanLimit) return { items: found, next: after };
+    }
+  }
+
+  /** One object of one connector by id, null when it is not in that connector's space. */
+  async findInConnector(connectorId: string, id: string): Promise<ConnectorSpaceObjectView | null> {
+    const row = await this.dataSource.getRepository(ConnectorSpaceObjectEntity).findOneBy({ connectorId, id });
+    return row ? toView(row) : null;
+  }
+
+  /** Every object joined to any of the mesh objects, outside a transaction (Admin API): one query per parameter-limit chunk. */
+  async findLinked(meshObjectIds: readonly string[]): Promise<ConnectorSpaceObjectView[]> {
+    const out: ConnectorSpaceObjectView[] = [];
+    for (const chunk of chunked([...new Set(meshObjectIds)], rowsPerStatement(this.dataSource.manager, 1, 10))) {
+      const rows = await this.dataSource.getRepository(ConnectorSpaceObjectEntity).find({ where: { meshObjectId: In(chunk) }, order: { connectorId: 'ASC', objectType: 'ASC', anchor: 'ASC' } });
+      out.push(...rows.map(toView));
+    }
+    return out;
   }
 
   /** The batch's objects already staged, in one query per parameter-limit chunk (one for any usual batch size). */

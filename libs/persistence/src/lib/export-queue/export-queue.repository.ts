@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager, SelectQueryBuilder } from 'typeorm';
 import { In, IsNull, LessThanOrEqual } from 'typeorm';
+import { EXPORT_STATUSES } from '@identitymesh/domain';
 import type { ExportOperation, ExportStatus } from '@identitymesh/domain';
 import type { JsonObject } from '../entities/column-types';
 import { ConnectorSpaceObjectEntity } from '../entities/connector-space-object.entity';
@@ -546,6 +547,26 @@ export class ExportQueueRepository {
       take: options.limit ?? 1000,
     });
     return rows.map(toView);
+  }
+
+  /** The items of one CSO, newest first (by chain order), at most `limit`: what an operator looks at for one object. */
+  async listForObject(csObjectId: string, limit: number): Promise<ExportItemView[]> {
+    const rows = await this.dataSource.getRepository(ExportQueueItemEntity).find({ where: { csObjectId }, order: { seq: 'DESC', id: 'DESC' }, take: limit });
+    return rows.map(toView);
+  }
+
+  /** Items of every connector counted by status, in one grouped query (metrics). */
+  async countByStatus(): Promise<Record<ExportStatus, number>> {
+    const rows: Array<{ status: ExportStatus; count: string | number }> = await this.dataSource
+      .getRepository(ExportQueueItemEntity)
+      .createQueryBuilder('q')
+      .select('q.status', 'status')
+      .addSelect('COUNT(*)', 'count')
+      .groupBy('q.status')
+      .getRawMany();
+    const counts = Object.fromEntries(EXPORT_STATUSES.map((status) => [status, 0])) as Record<ExportStatus, number>;
+    for (const row of rows) if (row.status in counts) counts[row.status] = Number(row.count);
+    return counts;
   }
 
   /**

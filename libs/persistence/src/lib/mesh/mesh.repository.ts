@@ -10,6 +10,7 @@ import type { MeshAttributeValue } from '../entities/mesh-object.entity';
 import { MeshReferenceEntity } from '../entities/mesh-reference.entity';
 import { caseByIdColumns, insertRows } from '../data-source/bulk-insert';
 import { chunked, driverTypeOf, rowsPerStatement } from '../data-source/dialect';
+import { likeFragment } from '../data-source/like-pattern';
 import { ConcurrentChangeError } from '../transaction/transaction.errors';
 import { managerOf, Transaction } from '../transaction/transaction';
 
@@ -61,6 +62,34 @@ export interface MeshWriteOptions {
   joinAttributes: ReadonlyMap<string, ReadonlySet<string>>;
   now: Date;
 }
+
+/** What a mesh search filters on; every filter given must hold. */
+export interface MeshSearchFilter {
+  objectType?: string;
+  /** Objects whose display name starts with this, ignoring case. */
+  displayNamePrefix?: string;
+  /** Objects with a value of this attribute equal to `value`, ignoring case (one of the values of a multi-valued attribute). Reference attributes are not searched. */
+  attribute?: { name: string; value: string };
+}
+
+/** A mesh object in a search result: what names it, not its attributes. */
+export interface MeshObjectSummary {
+  id: string;
+  objectType: string;
+  displayName: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface MeshSearchPage {
+  items: MeshObjectSummary[];
+  /** Where the next page starts (after this id); null when the search is exhausted. */
+  nextAfterId: string | null;
+}
+
+/** Candidate rows one search request reads at most before it answers a short page. */
+export const MESH_SEARCH_SCAN_LIMIT = 5_000;
+const MESH_SEARCH_BATCH = 500;
 
 /** Longest join key value IM_MeshJoinKeys holds; a longer value is not indexed, so no join can find it. */
 export const JOIN_KEY_VALUE_LENGTH = 255;
@@ -293,6 +322,57 @@ export class MeshRepository {
     return out;
   }
 
+  /**
+   * One page of a mesh search in id order, after `afterId`. The filters are
+   * a portable SQL prefilter (`LIKE` over the lower-cased text, so every
+   * dialect can run it) followed by the exact check here: an attribute value
+   * equal to `attribute.value` ignoring case, a display name starting with
+   * the prefix ignoring case. Neither filter has an index, so a request
+   * reads at most `scanLimit` candidate rows; a page cut short by that
+   * carries `nextAfterId` like a full one, and the caller goes on from there.
+   */
+  async search(filter: MeshSearchFilter, page: { limit: number; afterId?: string | null; scanLimit?: number }): Promise<MeshSearchPage> {
+    const scanLimit = page.scanLimit ?? MESH_SEARCH_SCAN_LIMIT;
+    const exact = filter.attribute !== undefined || filter.displayNamePrefix !== undefined;
+    // Without an exact check every candidate is a match, so one row past the page says whether there is a next one.
+    const batchSize = exact ? Math.max(page.limit + 1, MESH_SEARCH_BATCH) : page.limit + 1;
+    const found: MeshObjectSummary[] = [];
+    let after = page.afterId ?? null;
+    let scanned = 0;
+    for (;;) {
+      const query = this.dataSource
+        .getRepository(MeshObjectEntity)
+        .createQueryBuilder('m')
+        .select(['m.id', 'm.objectType', 'm.displayName', 'm.createdAt', 'm.updatedAt'])
+        .where('1 = 1');
+      if (filter.attribute) query.addSelect('m.attributes');
+      if (filter.objectType !== undefined) query.andWhere('m.objectType = :objectType', { objectType: filter.objectType });
+      if (filter.displayNamePrefix !== undefined) query.andWhere('LOWER(m.displayName) LIKE :namePattern', { namePattern: `${likeFragment(filter.displayNamePrefix)}%` });
+      if (filter.attribute) query.andWhere('LOWER(m.attributes) LIKE :valuePattern', { valuePattern: `%${likeFragment(filter.attribute.value)}%` });
+      if (after !== null) query.andWhere('m.id > :after', { after });
+      const rows = await query.orderBy('m.id', 'ASC').take(batchSize).getMany();
+      for (const row of rows) {
+        if (!matchesSearch(row, filter)) continue;
+        found.push({ id: row.id, objectType: row.objectType, displayName: row.displayName, createdAt: row.createdAt, updatedAt: row.updatedAt });
+        if (found.length > page.limit) return { items: found.slice(0, page.limit), nextAfterId: found[page.limit - 1].id };
+      }
+      if (rows.length < batchSize) return { items: found, nextAfterId: null };
+      after = rows[rows.length - 1].id;
+      scanned += rows.length;
+      if (scanned >= scanLimit) return { items: found, nextAfterId: after };
+    }
+  }
+
+  /** Id, type, display name and times of mesh objects, in one query per parameter-limit chunk; unknown ids are absent. */
+  async findSummaries(ids: readonly string[]): Promise<MeshObjectSummary[]> {
+    const out: MeshObjectSummary[] = [];
+    for (const chunk of chunked([...new Set(ids)], rowsPerStatement(this.dataSource.manager, 1, 10))) {
+      const rows = await this.dataSource.getRepository(MeshObjectEntity).find({ select: { id: true, objectType: true, displayName: true, createdAt: true, updatedAt: true }, where: { id: In(chunk) } });
+      out.push(...rows.map((row) => ({ id: row.id, objectType: row.objectType, displayName: row.displayName, createdAt: row.createdAt, updatedAt: row.updatedAt })));
+    }
+    return out;
+  }
+
   /** How many mesh objects of a type exist. */
   async count(objectType?: string): Promise<number> {
     return this.dataSource.getRepository(MeshObjectEntity).count(objectType ? { where: { objectType } } : {});
@@ -486,4 +566,24 @@ function referenceRowsOf(meshObjectId: string, attributes: Readonly<Record<strin
     for (const id of new Set(meshValues(attribute).map(String))) rows.push({ meshObjectId, attributeName, targetMeshObjectId: id, connectorId: attribute.connectorId ?? '' });
   }
   return rows;
+}
+
+function sameText(a: string, b: string): boolean {
+  return a.normalize('NFC').toLowerCase() === b.normalize('NFC').toLowerCase();
+}
+
+/** The exact check behind the prefilter of MeshRepository.search. */
+function matchesSearch(row: MeshObjectEntity, filter: MeshSearchFilter): boolean {
+  if (filter.displayNamePrefix !== undefined) {
+    const prefix = filter.displayNamePrefix.normalize('NFC').toLowerCase();
+    if (!(row.displayName ?? '').normalize('NFC').toLowerCase().startsWith(prefix)) return false;
+  }
+  if (filter.attribute) {
+    const stored = row.attributes?.[filter.attribute.name];
+    if (!stored || stored.reference) return false;
+    const values = Array.isArray(stored.value) ? stored.value : [stored.value];
+    const wanted = filter.attribute.value;
+    if (!values.some((value) => (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') && sameText(String(value), wanted))) return false;
+  }
+  return true;
 }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { In } from 'typeorm';
+import { RUN_STATUSES } from '@identitymesh/domain';
 import type { RunProfile, RunStatus, RunTrigger } from '@identitymesh/domain';
 import type { JsonObject } from '../entities/column-types';
 import { ConnectorEntity } from '../entities/connector.entity';
@@ -378,6 +379,20 @@ export class RunRepository {
     if (page.after) query.andWhere('(r.queuedAt < :at OR (r.queuedAt = :at AND r.id < :id))', { at: page.after.queuedAt, id: page.after.id });
     const rows = await withTransientRetry('runs list', () => query.getMany());
     return rows.map(toView);
+  }
+
+  /** Runs of every connector counted by status, in one grouped query (metrics). */
+  async countByStatus(): Promise<Record<RunStatus, number>> {
+    const rows: Array<{ status: RunStatus; count: string | number }> = await this.dataSource
+      .getRepository(RunEntity)
+      .createQueryBuilder('r')
+      .select('r.status', 'status')
+      .addSelect('COUNT(*)', 'count')
+      .groupBy('r.status')
+      .getRawMany();
+    const counts = Object.fromEntries(RUN_STATUSES.map((status) => [status, 0])) as Record<RunStatus, number>;
+    for (const row of rows) if (row.status in counts) counts[row.status] = Number(row.count);
+    return counts;
   }
 
   /** Whether the connector has a run waiting or running, read inside `tx` (a connector is not deleted under its run). */

@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { SecretRecord, SecretRecords } from '@identitymesh/secrets';
 import { SecretEntity } from '../entities/secret.entity';
 import { withTransientRetry } from '../retry/retry-policy';
+import { managerOf, Transaction } from '../transaction/transaction';
 
 // 7 parameters a row: 250 rows stay under SQL Server's 2,100 parameters a statement.
 const UPSERT_CHUNK = 250;
@@ -32,6 +33,27 @@ export class SecretRepository implements SecretRecords {
         for (let i = 0; i < records.length; i += UPSERT_CHUNK) await upsert(manager, records.slice(i, i + UPSERT_CHUNK));
       }),
     );
+  }
+
+  /**
+   * The same records read and written inside `tx`, so a change of a secret
+   * commits together with its audit entry (the Admin API's `PUT
+   * /api/secrets/{ref}`).
+   */
+  within(tx: Transaction): SecretRecords {
+    const manager = managerOf(tx);
+    return {
+      find: async (reference) => {
+        const row = await manager.getRepository(SecretEntity).findOneBy({ reference });
+        return row ? toRecord(row) : null;
+      },
+      list: async () => (await manager.getRepository(SecretEntity).find({ order: { reference: 'ASC' } })).map(toRecord),
+      save: (record) => upsert(manager, [record]),
+      saveAll: async (records) => {
+        for (let i = 0; i < records.length; i += UPSERT_CHUNK) await upsert(manager, records.slice(i, i + UPSERT_CHUNK));
+      },
+      delete: async (reference) => ((await manager.getRepository(SecretEntity).delete({ reference })).affected ?? 0) > 0,
+    };
   }
 
   async delete(reference: string): Promise<boolean> {

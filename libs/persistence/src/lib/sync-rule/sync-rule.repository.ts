@@ -145,6 +145,14 @@ export class SyncRuleRepository {
     return rows.map(toView);
   }
 
+  /** Names of rules by id, in one query (the rules a mesh object's attributes name); unknown ids are absent. */
+  async namesOf(ids: readonly string[]): Promise<Array<{ id: string; name: string; kind: SyncRuleKind }>> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return [];
+    const rows = await this.dataSource.getRepository(SyncRuleEntity).find({ select: { id: true, name: true, kind: true }, where: { id: In(unique) } });
+    return rows.map((row) => ({ id: row.id, name: row.name, kind: row.kind }));
+  }
+
   /** One rule; read inside `tx` when given (the state a change starts from). */
   async findView(id: string, tx?: Transaction): Promise<SyncRuleView | null> {
     const manager = tx ? managerOf(tx) : this.dataSource.manager;

@@ -30,7 +30,7 @@ describe('ConnectorHost', () => {
 
   it('refuses a type it does not run, naming those it does', () => {
     const host = new ConnectorHost(BUILT_IN_CONNECTOR_FACTORIES, secrets);
-    expect(() => host.create({ id: 'c-1', type: 'scim', config: {} })).toThrow("connector type 'scim' is not one this engine runs (it runs: csv, ldap)");
+    expect(() => host.create({ id: 'c-1', type: 'scim', config: {} })).toThrow("connector type 'scim' is not one this engine runs (it runs: csv, ldap, sql)");
     expect(() => host.create({ id: 'c-1', type: 'csv', config: { path: '' } })).toThrow(expect.objectContaining({ code: 'CONNECTOR_CONFIG_INVALID' }));
   });
 });

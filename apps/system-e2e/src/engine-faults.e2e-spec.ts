@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { createThrowawayDatabase, ThrowawayDatabase } from '@identitymesh/testing';
 import { generatePopulation, peopleCsvConnectorConfig, PERSON_COLUMNS, writePeopleCsv, type Person } from '@identitymesh/identity-generator';
 import { AppProcess, freePort, waitForStatus } from './support/app-process';
-import { EngineDatabase, FINAL_RUN_STATUSES, type RunProfileName, type RunRow } from './support/engine-database';
+import { EngineDatabase, FINAL_RUN_STATUSES, QUICK_ENGINE_SETTINGS, type RunProfileName, type RunRow } from './support/engine-database';
 import { licensedEnv } from './support/license';
 import { createLoginRoles, dropLoginRoles, readCommits, readTableHistory, recordCommits, recordTableHistory, urlWithUser } from './support/operation-history';
 
@@ -150,10 +150,7 @@ describe('R1: the engine killed with SIGKILL 20 times during an import → sync 
     env = {
       IM_DATA_DIR: dataDir,
       IM_ENGINE_PORT: String(port),
-      IM_DB_AUTO_MIGRATE: 'true',
-      IM_ENGINE_RUN_POLL_MS: '100',
-      IM_ENGINE_HEARTBEAT_SECONDS: '1',
-      IM_ENGINE_STALE_AFTER_SECONDS: '3',
+      ...QUICK_ENGINE_SETTINGS,
       // Each phase is interrupted up to 7 times; the default of 5 would fail it on purpose.
       IM_ENGINE_MAX_RUN_RECOVERIES: '20',
       ...engineDb.env,

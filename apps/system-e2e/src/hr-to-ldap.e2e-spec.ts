@@ -6,7 +6,7 @@ import { createThrowawayDatabase, ThrowawayDatabase } from '@identitymesh/testin
 import { generateToDirectory, GROUPS_CONNECTOR_JSON, GROUPS_CSV, PEOPLE_CONNECTOR_JSON, PEOPLE_CSV } from '@identitymesh/identity-generator';
 import type { CsvConnectorConfigJson, GenerateToDirectoryResult } from '@identitymesh/identity-generator';
 import { AppProcess, freePort, waitForStatus } from './support/app-process';
-import { EngineDatabase, RunProfileName, RunRow } from './support/engine-database';
+import { EngineDatabase, QUICK_ENGINE_SETTINGS, RunProfileName, RunRow } from './support/engine-database';
 import {
   compareDirectory,
   compareOperations,
@@ -81,9 +81,7 @@ describe('HR feed to OpenLDAP through the built engine on PostgreSQL (10k people
     engine = AppProcess.start('sync-engine', {
       ...storage,
       IM_ENGINE_PORT: String(port),
-      IM_ENGINE_RUN_POLL_MS: '100',
-      IM_ENGINE_HEARTBEAT_SECONDS: '1',
-      IM_ENGINE_STALE_AFTER_SECONDS: '3',
+      ...QUICK_ENGINE_SETTINGS,
       ...licensedEnv(dataDir),
     });
     await waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, engine);

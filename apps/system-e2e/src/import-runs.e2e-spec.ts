@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { createThrowawayDatabase, ThrowawayDatabase } from '@identitymesh/testing';
 import { AppProcess, freePort, waitForStatus } from './support/app-process';
-import { EngineDatabase } from './support/engine-database';
+import { EngineDatabase, QUICK_ENGINE_SETTINGS } from './support/engine-database';
 import { licensedEnv } from './support/license';
 
 jest.setTimeout(300_000);
@@ -51,10 +51,7 @@ describe('import runs of the built engine on PostgreSQL', () => {
     env = {
       IM_DATA_DIR: dataDir,
       IM_ENGINE_PORT: String(port),
-      IM_DB_AUTO_MIGRATE: 'true',
-      IM_ENGINE_RUN_POLL_MS: '100',
-      IM_ENGINE_HEARTBEAT_SECONDS: '1',
-      IM_ENGINE_STALE_AFTER_SECONDS: '3',
+      ...QUICK_ENGINE_SETTINGS,
       IM_ENGINE_MAX_RUN_RECOVERIES: '20',
       ...db.env,
       ...licensedEnv(dataDir),

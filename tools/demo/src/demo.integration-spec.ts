@@ -12,7 +12,7 @@ import type { ConnectorDefinition } from '@identitymesh/persistence';
 import { createThrowawayDatabase, ThrowawayDatabase } from '@identitymesh/testing';
 import type { DemoConfig } from './config/demo.config';
 import { DEMO_CONNECTOR_NAMES } from './configuration/demo-configuration';
-import { scheduleMarkerKey } from './configuration/demo-configurator';
+import { demoScheduleMarkerKey } from './configuration/demo-configurator';
 import { setUpDemo } from './demo';
 import { demoPaths } from './demo-paths';
 import { isDeltaSwapped, swapInDelta } from './feed/demo-feed';
@@ -87,7 +87,7 @@ describe('the demo set-up', () => {
       const connector = scheduled.find((c) => c.connectorId === setup.configuration.ids[key]);
       const schedule = parseSchedule(connector?.schedule);
       // What the engine's scheduler decides at its next tick, from the marker the demo left.
-      return decideScheduleTick({ schedule, inEffect: true, key: scheduleMarkerKey(schedule), marker: connector?.marker ?? null, now: at });
+      return decideScheduleTick({ schedule, inEffect: true, key: demoScheduleMarkerKey(schedule), marker: connector?.marker ?? null, now: at });
     };
     const soon = new Date(now.getTime() + 1000);
     expect(tick('people', soon).kind).toBe('fire');

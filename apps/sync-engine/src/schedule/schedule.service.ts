@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import {
   assertUnreachable,
@@ -13,7 +12,7 @@ import {
   ScheduleInvalidError,
 } from '@identitymesh/domain';
 import { MetricsRegistry } from '@identitymesh/platform';
-import { OpenChainRun, ScheduledConnector, ScheduleRepository } from '@identitymesh/persistence';
+import { OpenChainRun, ScheduledConnector, ScheduleRepository, scheduleMarkerKey } from '@identitymesh/persistence';
 import { SyncEngineConfig } from '../config/sync-engine.config';
 import { EngineIdentity } from '../registry/engine-identity';
 import { SchedulerClock } from './scheduler-clock';
@@ -149,7 +148,7 @@ export class ScheduleService implements OnApplicationBootstrap, OnModuleDestroy 
     const { schedule, keySource, problem } = readSchedule(connector.schedule);
     // The engine does not run disabled connectors, nor ones a relay group runs: their fires would only pile up.
     const inEffect = connector.enabled && connector.relayGroup === null;
-    const key = createHash('sha256').update(`${keySource}\u0000${inEffect ? 'in-effect' : 'not-in-effect'}`).digest('hex');
+    const key = scheduleMarkerKey(keySource, inEffect);
     if (problem && !this.reportedInvalid.has(key)) {
       this.reportedInvalid.add(key);
       this.logger.warn({ connectorId: connector.connectorId, msg: `the schedule of connector "${connector.name}" is invalid and fires nothing until it is corrected: ${problem.message}` });

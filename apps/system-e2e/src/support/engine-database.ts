@@ -5,6 +5,18 @@ import type { AppProcess } from './app-process';
 /** Statuses a run ends in; any other status means it is still waiting or running. */
 export const FINAL_RUN_STATUSES = ['succeeded', 'completed-with-errors', 'failed', 'stopped-error-threshold', 'cancelled', 'held-for-approval'];
 
+/**
+ * Engine settings for tests that drive the built engine: migrate on start,
+ * poll the run queue every 100 ms, and notice a dead engine within seconds
+ * instead of the production defaults' minute.
+ */
+export const QUICK_ENGINE_SETTINGS: Readonly<Record<string, string>> = {
+  IM_DB_AUTO_MIGRATE: 'true',
+  IM_ENGINE_RUN_POLL_MS: '100',
+  IM_ENGINE_HEARTBEAT_SECONDS: '1',
+  IM_ENGINE_STALE_AFTER_SECONDS: '3',
+};
+
 export type RunProfileName = 'full-import' | 'delta-import' | 'full-sync' | 'delta-sync' | 'export' | 'confirming-import';
 
 export interface RunRow {

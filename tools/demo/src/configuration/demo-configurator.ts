@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { canonicalSchedule, parseSchedule } from '@identitymesh/domain';
 import type { ConnectorSchedule } from '@identitymesh/domain';
 import { csvConnectorFactory, sqlConnectorFactory } from '@identitymesh/connector-sdk';
 import type { ConnectorContext, ConnectorFactory, ObjectTypeSchema } from '@identitymesh/connector-sdk';
-import { ConnectorRepository, ScheduleRepository, SyncRuleRepository } from '@identitymesh/persistence';
+import { ConnectorRepository, ScheduleRepository, scheduleMarkerKey, SyncRuleRepository } from '@identitymesh/persistence';
 import type { JsonObject } from '@identitymesh/persistence';
 import { DemoLookupRepository, ruleKey } from '../progress/demo-lookup.repository';
 import { DEMO_CONNECTOR_NAMES, DEMO_CONNECTORS, demoRules } from './demo-configuration';
@@ -131,7 +130,7 @@ export class DemoConfigurator {
       const connectorId = ids[spec.key];
       for (let attempt = 0; attempt < 5; attempt++) {
         const marker = (await this.schedules.listScheduled()).find((c) => c.connectorId === connectorId)?.marker ?? null;
-        const set = await this.schedules.setBaseline(connectorId, { key: scheduleMarkerKey(schedule), markAt, expectedVersion: marker?.version ?? null, engineInstanceId: DEMO_ACTOR, now });
+        const set = await this.schedules.setBaseline(connectorId, { key: demoScheduleMarkerKey(schedule), markAt, expectedVersion: marker?.version ?? null, engineInstanceId: DEMO_ACTOR, now });
         if (set) break;
       }
     }
@@ -139,14 +138,9 @@ export class DemoConfigurator {
   }
 }
 
-/**
- * The key the engine's scheduler files a marker under: the schedule in its
- * canonical text and whether it is in effect (the demo's connectors are
- * enabled and run by the engine). A marker under another key counts as a
- * changed schedule, which the engine would start counting afresh.
- */
-export function scheduleMarkerKey(schedule: ConnectorSchedule): string {
-  return createHash('sha256').update(`${canonicalSchedule(schedule)}\u0000in-effect`).digest('hex');
+/** The key the engine's scheduler files the marker of a demo connector's schedule under (they are enabled and run by the engine). */
+export function demoScheduleMarkerKey(schedule: ConnectorSchedule): string {
+  return scheduleMarkerKey(canonicalSchedule(schedule), true);
 }
 
 /** The object types a connector's config declares, as its connector type reports them. */

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { In, IsNull, Not } from 'typeorm';
 import type { RunChainState, RunProfile, RunStatus } from '@identitymesh/domain';
@@ -8,6 +8,17 @@ import { RunEntity } from '../entities/run.entity';
 import { ScheduleStateEntity } from '../entities/schedule-state.entity';
 import { isUniqueViolation } from '../data-source/dialect';
 import { withTransientRetry } from '../retry/retry-policy';
+
+/**
+ * The key a connector's schedule marker is filed under: the schedule in its
+ * canonical text and whether the engine runs it (enabled, no relay group). A
+ * marker under another key counts as a changed schedule, counted afresh.
+ * Everything that sets a baseline (the engine's scheduler, the demo) uses
+ * this one key.
+ */
+export function scheduleMarkerKey(canonicalSchedule: string, inEffect: boolean): string {
+  return createHash('sha256').update(`${canonicalSchedule}\u0000${inEffect ? 'in-effect' : 'not-in-effect'}`).digest('hex');
+}
 
 /** A connector that has a schedule, with the marker its schedule stands at (null before the scheduler first saw it). */
 export interface ScheduledConnector {

@@ -2,3 +2,4 @@ export * from './lib/connector';
 export * from './lib/csv';
 export * from './lib/ldap';
 export * from './lib/sql';
+export * from './lib/relay/relay-protocol';

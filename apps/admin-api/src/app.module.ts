@@ -16,6 +16,7 @@ import { LicenseModule } from './license/license.module';
 import { MeshObjectsModule } from './mesh-objects/mesh-objects.module';
 import { OperationsMetricsModule } from './metrics/operations-metrics.module';
 import { OpenApiModule } from './openapi/openapi.module';
+import { RelaysModule } from './relays/relays.module';
 import { RulesModule } from './rules/rules.module';
 import { RunsModule } from './runs/runs.module';
 import { SecretsModule } from './secrets/secrets.module';
@@ -47,6 +48,7 @@ export function buildAppModule(config: AdminApiConfig): Type<unknown> {
       SecretsModule,
       OperationsMetricsModule,
       SessionsModule,
+      RelaysModule,
     ],
     providers: [
       Authenticator,

@@ -30,6 +30,8 @@ const PUBLIC_ROUTES = [
   'GET /auth/callback',
   'GET /auth/session',
   'POST /auth/logout',
+  // A relay's first call: the one-time enrollment token in the body is its credential (relays.integration-spec.ts).
+  'POST /api/relays/enroll',
 ];
 
 /**

@@ -75,6 +75,12 @@ describe('hostile input on every mutating route', () => {
         return { profile: 'full-import' };
       case 'POST /api/api-keys':
         return { name: 'hostile', permissions: ['runs.read'] };
+      case 'POST /api/relays/enrollments':
+        return { relayGroup: 'branch' };
+      case 'POST /api/relays/enroll':
+        return { token: `ime_00000000-0000-4000-8000-000000000000_${'A'.repeat(43)}`, name: 'hostile-relay' };
+      case 'POST /api/relays/{id}/commands':
+        return { kind: 'ping' };
       default:
         return {};
     }

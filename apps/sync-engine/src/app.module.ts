@@ -4,6 +4,7 @@ import { PersistenceHealthModule, PersistenceModule } from '@identitymesh/persis
 import { SyncEngineConfig } from './config/sync-engine.config';
 import { LicenseModule } from './license/license.module';
 import { RegistryModule } from './registry/registry.module';
+import { RelaysModule } from './relays/relays.module';
 import { RunsModule } from './runs/runs.module';
 import { ScheduleModule } from './schedule/schedule.module';
 
@@ -22,6 +23,7 @@ export function buildAppModule(config: SyncEngineConfig): Type<unknown> {
       PersistenceHealthModule,
       RegistryModule,
       LicenseModule,
+      RelaysModule,
       RunsModule,
       ScheduleModule,
     ],

@@ -12,8 +12,8 @@ import { licensedEnv } from './support/license';
  * gets, so it is tried outside the workspace's node_modules.
  */
 describe.each([
-  ['admin-api', 'IM_ADMIN_PORT', ['better-sqlite3', 'pg', 'mysql2', 'mssql', 'typeorm', '@nestjs/core', 'pino']],
-  ['relay-agent', 'IM_RELAY_PORT', ['@nestjs/core', 'pino', 'prom-client']],
+  ['admin-api', 'IM_ADMIN_PORT', ['better-sqlite3', 'pg', 'mysql2', 'mssql', 'typeorm', '@nestjs/core', 'pino', 'socket.io']],
+  ['relay-agent', 'IM_RELAY_PORT', ['@nestjs/core', 'pino', 'prom-client', 'socket.io-client', 'ldapts']],
 ] as Array<[AppName, string, string[]]>)('%s as a standalone folder', (app, portSetting, expectedDependencies) => {
   const folder = mkdtempSync(join(tmpdir(), `im-package-${app}-`));
   let proc: AppProcess | undefined;
@@ -38,14 +38,16 @@ describe.each([
     async () => {
       execFileSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: folder, stdio: 'pipe', timeout: 540_000 });
       const port = await freePort();
-      // The Admin API is ready only with a license; the relay agent needs none.
-      const license = app === 'admin-api' ? licensedEnv(join(folder, 'data')) : {};
+      // The Admin API is ready only with a license. The relay agent needs none, but it starts only with an enrollment
+      // token (or a stored credential), and it is ready only once it reached its hub, which does not exist here: it must
+      // come up alive and keep trying.
+      const own = app === 'admin-api' ? licensedEnv(join(folder, 'data')) : { IM_RELAY_ENROLLMENT_TOKEN: `ime_packaging_${'x'.repeat(43)}` };
       proc = AppProcess.start(
         app,
-        { IM_DATA_DIR: join(folder, 'data'), [portSetting]: String(port), IM_HUB_URL: 'https://hub.identitymesh.test', ...license },
+        { IM_DATA_DIR: join(folder, 'data'), [portSetting]: String(port), IM_HUB_URL: 'http://127.0.0.1:9', ...own },
         { main: join(folder, 'main.js'), cwd: folder },
       );
-      await waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, proc, 60_000);
+      await waitForStatus(`http://127.0.0.1:${port}/health/${app === 'admin-api' ? 'ready' : 'live'}`, 200, proc, 60_000);
       expect(await proc.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     },
     600_000,

@@ -30,3 +30,6 @@ export * from './lib/export-queue/export-queue.repository';
 export * from './lib/persistence.module';
 export * from './lib/entities';
 export * from './lib/health/persistence-health.module';
+export * from './lib/relay/relay.repository';
+export * from './lib/relay/relay-work-queue.repository';
+export * from './lib/relay/relay.errors';

@@ -8,3 +8,4 @@ export * from './lib/providers/azure-key-vault.provider';
 export * from './lib/providers/create-secret-provider';
 export * from './lib/config/secret-settings';
 export * from './lib/store/secret.store';
+export * from './lib/store/file-secret-records';

@@ -7,6 +7,7 @@ import type { Principal } from '../auth/principal';
 import { iso } from '../common/schemas';
 import { ApiError, notFound } from '../http/api-error';
 import { decodeCursor, Page, toPage } from '../http/pagination';
+import { RelayConnectionTests } from '../relays/relay-connection-tests.service';
 import { ConnectorTypes } from './connector-types.service';
 import type { ConnectorBody, ConnectorResponse } from './dto/connector.dto';
 
@@ -21,6 +22,7 @@ export class ConnectorsService {
     private readonly audit: AuditRepository,
     private readonly transactions: TransactionRunner,
     private readonly types: ConnectorTypes,
+    private readonly relayTests: RelayConnectionTests,
   ) {}
 
   async list(query: { limit: number; cursor?: string }): Promise<Page<ConnectorResponse>> {
@@ -82,7 +84,8 @@ export class ConnectorsService {
     const row = await this.connectors.findRecord(id);
     if (!row) throw notFound('connector', id);
     const started = Date.now();
-    const result = await this.types.test(row);
+    // A connector of a relay group is tested where it runs: this host may not even reach its system.
+    const result = row.relayGroup ? await this.relayTests.test({ id: row.id, relayGroup: row.relayGroup }) : await this.types.test(row);
     return { ...result, durationMs: Date.now() - started };
   }
 

@@ -40,6 +40,8 @@ export function apiErrorType(code: ApiErrorCode): ProblemTypeName {
     case 'CONNECTOR_BUSY':
     case 'CONNECTOR_NOT_RUNNABLE':
     case 'RUN_NOT_HELD_FOR_APPROVAL':
+    case 'RELAY_NOT_CONNECTED':
+    case 'RELAY_REVOKED':
       return 'conflict';
     case 'AUTHENTICATION_UNAVAILABLE':
       return 'authentication-unavailable';

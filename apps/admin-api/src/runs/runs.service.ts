@@ -29,9 +29,9 @@ export class RunsService {
     const run = await this.transactions.run(async (tx) => {
       const connector = await this.connectors.findRecord(connectorId, tx);
       if (!connector) throw notFound('connector', connectorId);
-      // The engine takes runs only of enabled connectors without a relay group: a run queued otherwise would wait forever.
+      // The engine takes runs only of enabled connectors: a run queued otherwise would wait forever. A connector of a
+      // relay group runs like any other; its work waits in the relay work queue until a relay of the group takes it.
       if (!connector.enabled) throw new ApiError('CONNECTOR_NOT_RUNNABLE', `connector "${connector.name}" is disabled; enable it first`);
-      if (connector.relayGroup) throw new ApiError('CONNECTOR_NOT_RUNNABLE', `connector "${connector.name}" runs on relay group "${connector.relayGroup}"; runs over relays are not available yet`);
       const queued = await this.runs.queueIn(tx, { connectorId, profile: body.profile, preview: body.preview ?? false, trigger: 'manual', requestedBy: principal.actor, at });
       await this.audit.record(tx, [auditEntry(principal, 'run.trigger', { type: 'connector', id: connectorId }, { after: toResponse(queued), runId: queued.id }, at)]);
       return queued;

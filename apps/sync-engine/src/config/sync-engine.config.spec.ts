@@ -38,6 +38,17 @@ describe('SyncEngineConfig run and secret settings', () => {
     expect(config.secrets).toMatchObject({ provider: 'shared-key', sharedKeyFile: join(dataDir, 'keys', 'shared.key') });
   });
 
+  it('reads the relay settings: an optional hub and a one-hour deadline for relay work by default', () => {
+    expect(SyncEngineConfig.load({ IM_DATA_DIR: dataDir }, '/').relays).toEqual({ hubUrl: undefined, deadlineMs: 3_600_000 });
+    expect(SyncEngineConfig.load({ IM_DATA_DIR: dataDir, IM_HUB_URL: 'https://admin.example.com/', IM_ENGINE_RELAY_DEADLINE_SECONDS: '600' }, '/').relays).toEqual({
+      hubUrl: 'https://admin.example.com',
+      deadlineMs: 600_000,
+    });
+    expect(problems({ IM_HUB_URL: 'admin.example.com' })[0]).toMatchObject({ setting: 'IM_HUB_URL' });
+    expect(problems({ IM_ENGINE_RELAY_DEADLINE_SECONDS: '0' })[0]).toMatchObject({ setting: 'IM_ENGINE_RELAY_DEADLINE_SECONDS' });
+    expect(problems({ IM_KEY_RING_ACTIVATION_LEAD_HOURS: String(24 * 365) })[0]).toMatchObject({ setting: 'IM_KEY_RING_ACTIVATION_LEAD_HOURS' });
+  });
+
   it('names the setting that is wrong', () => {
     expect(problems({ IM_ENGINE_MAX_CONCURRENT_RUNS: '0' })).toEqual([{ setting: 'IM_ENGINE_MAX_CONCURRENT_RUNS', problem: 'must be greater than 0 (got "0")' }]);
     expect(problems({ IM_ENGINE_LEASE_SECONDS: '5' })[0]).toMatchObject({ setting: 'IM_ENGINE_LEASE_SECONDS', problem: expect.stringContaining('must be at least 15') });

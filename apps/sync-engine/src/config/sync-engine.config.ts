@@ -13,6 +13,7 @@ import {
   setting,
 } from '@identitymesh/platform';
 import { currentHost, LicenseSettings, LicenseSettingsError, loadLicenseSettings } from '@identitymesh/license';
+import { KeyRingSettings, keyRingSettingsFromValues, keyRingSettingsProblems, keyRingSettingsShape } from '@identitymesh/key-ring';
 import { resolveSecretSettings, SecretSettings, secretSettingsProblems, secretSettingsShape, SecretSettingsValues } from '@identitymesh/secrets';
 import type { EngineConflictPolicy } from '@identitymesh/domain';
 
@@ -28,9 +29,12 @@ const syncEngineSettingsShape = {
   IM_ENGINE_SCHEDULER_TICK_MS: setting.positiveInt(5_000),
   IM_ENGINE_EXPORT_RETRY_SECONDS: secondsOrZero(30),
   IM_ENGINE_EXPORT_RETRY_MAX_SECONDS: secondsOrZero(3_600),
+  IM_ENGINE_RELAY_DEADLINE_SECONDS: setting.positiveInt(3_600),
+  IM_HUB_URL: setting.url(['http', 'https']).optional(),
   IM_LICENSE_FILE: setting.text().optional(),
   IM_LICENSE_PUBLIC_KEYS: setting.text().optional(),
   ...secretSettingsShape,
+  ...keyRingSettingsShape,
 };
 
 function secondsOrZero(fallback: number) {
@@ -87,6 +91,20 @@ export class SyncEngineConfig implements CommonConfig {
   };
   /** `IM_SECRETS_*`: how connectors' secret references are opened (the same settings as secretscli's). */
   secrets!: SecretSettings;
+  relays!: {
+    /**
+     * `IM_HUB_URL`: the Admin API whose hub the engine tells at once about relay work it queued. Optional: without
+     * it (or while the hub is away) relays find the work at the hub's next poll of the work queue.
+     */
+    hubUrl: string | undefined;
+    /** `IM_ENGINE_RELAY_DEADLINE_SECONDS`: how long relay work may wait for a relay and run before the engine gives up on it. @default 3600 */
+    deadlineMs: number;
+  };
+  /**
+   * `IM_KEY_RING_*`: the rotation schedule of the key ring the engine mints its hub token with. Set them as the
+   * Admin API's: both apps maintain the same ring in SQL.
+   */
+  keyRing!: KeyRingSettings;
 
   /** The one place the Sync Engine reads its environment. */
   static load(env: RawSettings = process.env, cwd = process.cwd()): SyncEngineConfig {
@@ -103,6 +121,9 @@ export class SyncEngineConfig implements CommonConfig {
     if (own.IM_ENGINE_EXPORT_RETRY_MAX_SECONDS < own.IM_ENGINE_EXPORT_RETRY_SECONDS) {
       throw new ConfigError([{ setting: 'IM_ENGINE_EXPORT_RETRY_MAX_SECONDS', problem: `must be at least IM_ENGINE_EXPORT_RETRY_SECONDS (${own.IM_ENGINE_EXPORT_RETRY_SECONDS}) (got "${own.IM_ENGINE_EXPORT_RETRY_MAX_SECONDS}")` }]);
     }
+    const keyRing = keyRingSettingsFromValues(own);
+    const keyRingProblems = keyRingSettingsProblems(keyRing);
+    if (keyRingProblems.length > 0) throw new ConfigError(keyRingProblems);
     const secrets = resolveSecretSettings(own as SecretSettingsValues, common.dataDir);
     const secretProblems = secretSettingsProblems(secrets, [secrets.provider]);
     if (secretProblems.length > 0) throw new ConfigError(secretProblems);
@@ -127,6 +148,8 @@ export class SyncEngineConfig implements CommonConfig {
       },
       scheduler: { tickMs: own.IM_ENGINE_SCHEDULER_TICK_MS },
       secrets,
+      relays: { hubUrl: own.IM_HUB_URL?.replace(/\/+$/, ''), deadlineMs: own.IM_ENGINE_RELAY_DEADLINE_SECONDS * 1000 },
+      keyRing,
     });
   }
 }

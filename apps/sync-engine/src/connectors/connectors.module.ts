@@ -3,9 +3,11 @@ import { SecretRepository } from '@identitymesh/persistence';
 import { SecretProviders, SecretStore } from '@identitymesh/secrets';
 import type { SecretResolver } from '@identitymesh/connector-sdk';
 import { SyncEngineConfig } from '../config/sync-engine.config';
+import { RelaysModule } from '../relays/relays.module';
 import { BUILT_IN_CONNECTOR_FACTORIES, CONNECTOR_FACTORIES, ConnectorHost, SECRET_RESOLVER } from './connector-host.service';
 
 @Module({
+  imports: [RelaysModule],
   providers: [
     { provide: CONNECTOR_FACTORIES, useValue: BUILT_IN_CONNECTOR_FACTORIES },
     {

@@ -119,7 +119,8 @@ export class ExportRunner implements ProfileRunner {
     const fields = { runId: run.id, connectorId: definition.id, profile: run.profile };
     let connector: Connector;
     try {
-      connector = this.host.create(definition, { runId: run.id });
+      // The signal ends a wait for a relay's results, which export() has no parameter for.
+      connector = this.host.create(definition, { runId: run.id, signal: context.signal });
     } catch (error) {
       return { kind: 'finished', status: 'failed', message: describeFailure(error) };
     }
@@ -222,6 +223,8 @@ export class ExportRunner implements ProfileRunner {
       visited += claimed.items.length;
       if (claimed.items.length > 0) {
         const sent = await this.send(connector, claimed.items);
+        // Stopped while a relay had the batch: it stays in flight and is sent again (or its answer found) when the run resumes.
+        if (!sent.ok && context.signal.aborted) return { outcome: this.interrupted(context, totals) };
         if (!sent.ok) return { outcome: await this.connectorFailed(context, claimed.items, sent.error, totals) };
         const outcome = await this.record(context, claimed.items, sent.results, capabilities, plan, anchorAttributes);
         this.count(totals, claimed.items.length, outcome);

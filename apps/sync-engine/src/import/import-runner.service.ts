@@ -14,6 +14,7 @@ import {
   WatermarkRepository,
 } from '@identitymesh/persistence';
 import { ConnectorHost } from '../connectors/connector-host.service';
+import { relayedBatchOf } from '../relays/relayed-batch';
 import { ProfileRunner, RunContext, RunOutcome, stopReasonOf } from '../runs/run-context';
 import { hasReferences, ImportPlan, importPlan, PreparedBatch, prepareImportBatch } from './import-staging';
 
@@ -163,12 +164,18 @@ export class ImportRunner implements ProfileRunner {
     }
   }
 
-  /** One batch, one transaction: lease check, objects, references, errors, counters, watermark. Safe to repeat, so transient faults retry it whole. */
+  /**
+   * One batch, one transaction: lease check, objects, references, errors, counters, watermark, and for a batch a
+   * relay staged its applied mark (a batch applied already rolls the transaction back). Safe to repeat, so transient
+   * faults retry it whole.
+   */
   private commitBatch(context: RunContext, prepared: PreparedBatch, batch: ImportBatch, snapshot: boolean, plan: ImportPlan, extension: ImportExtension | undefined): Promise<{ staged: StagedBatchResult; newErrors: number }> {
     const { run, lease } = context;
+    const relayed = relayedBatchOf(batch);
     return this.transactions.runIdempotent('import batch', async (tx) => {
       const now = new Date();
       await this.leases.assertLeaseHeld(tx, lease.connectorId, lease.engineInstanceId, lease.fencingToken, now);
+      if (relayed) await relayed.markApplied(tx, now);
       const staged = await this.space.stageImportBatch(tx, {
         connectorId: lease.connectorId,
         runId: run.id,

@@ -21,13 +21,16 @@ export interface ClaimedRun {
 
 interface ActiveRun {
   runId: string;
+  /** Its connector runs on a relay: the engine mostly waits for the relay, so the run takes no local run slot. */
+  relayed: boolean;
   controller: AbortController;
   done: Promise<void>;
 }
 
 /**
- * Runs claimed runs: at most `IM_ENGINE_MAX_CONCURRENT_RUNS` at once and
- * never two of one connector, each dispatched to its profile's runner,
+ * Runs claimed runs: at most `IM_ENGINE_MAX_CONCURRENT_RUNS` at once (runs of
+ * connectors on relays not counted: they wait for a relay, not for this host)
+ * and never two of one connector, each dispatched to its profile's runner,
  * then recorded (finished, given back to the queue, or left alone when the
  * lease went to another engine) and its lease released. Scheduled runs pass
  * the license gate first.
@@ -56,12 +59,19 @@ export class RunExecutor {
     this.runsActive = metrics.gauge('runs_active', 'Runs this engine is running now');
   }
 
-  /** How many more runs may start now. */
+  /** How many more runs of local connectors may start now. */
   get capacity(): number {
-    return this.draining ? 0 : Math.max(0, this.config.runs.maxConcurrent - this.active.size);
+    if (this.draining) return 0;
+    const local = [...this.active.values()].filter((run) => !run.relayed).length;
+    return Math.max(0, this.config.runs.maxConcurrent - local);
   }
 
-  /** Connectors with a run in progress here: their next run waits. */
+  /** Whether runs may start at all: false once the engine is shutting down. Runs of relay connectors need no more than this. */
+  get accepting(): boolean {
+    return !this.draining;
+  }
+
+  /** Connectors with a run in progress here, relayed ones included: their next run waits. */
   busyConnectorIds(): string[] {
     return [...this.active.keys()];
   }
@@ -71,7 +81,7 @@ export class RunExecutor {
     const connectorId = claimed.connector.id;
     if (this.active.has(connectorId)) throw new Error(`connector ${connectorId} already has a run in progress on this engine`);
     const controller = new AbortController();
-    const entry: ActiveRun = { runId: claimed.run.id, controller, done: Promise.resolve() };
+    const entry: ActiveRun = { runId: claimed.run.id, relayed: claimed.connector.relayGroup !== null, controller, done: Promise.resolve() };
     this.active.set(connectorId, entry);
     this.runsActive.set(this.active.size);
     entry.done = this.execute(claimed, controller.signal).finally(async () => {

@@ -9,10 +9,10 @@ import { StopReason } from './run-context';
 /**
  * Takes queued runs from `IM_Runs` (manual triggers are rows the Admin API
  * inserts; schedules will queue theirs the same way) while this engine is
- * the active one and has room: for the oldest waiting run of each connector
- * it may run, it acquires the connector's lease, queues again any run a dead
- * engine left running there, and claims the oldest queued run with a
- * compare-and-set. On shutdown it stops claiming and lets the running runs
+ * the active one and has room (runs of connectors on relays need none): for
+ * the oldest waiting run of each connector it may run, it acquires the
+ * connector's lease, queues again any run a dead engine left running there,
+ * and claims the oldest queued run with a compare-and-set. On shutdown it stops claiming and lets the running runs
  * stop after their current batch.
  */
 @Injectable()
@@ -51,8 +51,9 @@ export class RunQueueService implements OnApplicationBootstrap, OnModuleDestroy 
 
   private async fill(): Promise<void> {
     try {
-      while (!this.stopped && this.engine.isActive && this.executor.capacity > 0) {
-        const claimed = await this.claimOne();
+      // A full engine still starts runs of connectors on relays: they take no local run slot.
+      while (!this.stopped && this.engine.isActive && this.executor.accepting) {
+        const claimed = await this.claimOne(this.executor.capacity > 0);
         if (!claimed) return;
         void this.executor.start(claimed);
       }
@@ -61,8 +62,13 @@ export class RunQueueService implements OnApplicationBootstrap, OnModuleDestroy 
     }
   }
 
-  private async claimOne(): Promise<ClaimedRun | null> {
-    const candidates = await this.runs.candidates({ excludeConnectorIds: this.executor.busyConnectorIds() });
+  /** With `localRoom` false, only runs of connectors on relays are candidates. */
+  private async claimOne(localRoom: boolean): Promise<ClaimedRun | null> {
+    let candidates = await this.runs.candidates({ excludeConnectorIds: this.executor.busyConnectorIds() });
+    if (!localRoom && candidates.length > 0) {
+      const relayed = new Set((await this.connectors.findByIds(candidates.map((c) => c.connectorId))).filter((c) => c.relayGroup !== null).map((c) => c.id));
+      candidates = candidates.filter((candidate) => relayed.has(candidate.connectorId));
+    }
     for (const candidate of candidates) {
       // Asked again before each lease: an engine paused in the middle of this loop may wake up replaced.
       if (this.stopped || !this.engine.isActive) return null;

@@ -146,8 +146,9 @@ export class ScheduleService implements OnApplicationBootstrap, OnModuleDestroy 
   /** Handles one connector's schedule; false when the schedule is invalid. */
   private async consider(connector: ScheduledConnector): Promise<boolean> {
     const { schedule, keySource, problem } = readSchedule(connector.schedule);
-    // The engine does not run disabled connectors, nor ones a relay group runs: their fires would only pile up.
-    const inEffect = connector.enabled && connector.relayGroup === null;
+    // The engine does not run disabled connectors: their fires would only pile up. A relay group's connector is
+    // scheduled like any other; its runs wait in the relay work queue while no relay of the group is connected.
+    const inEffect = connector.enabled;
     const key = scheduleMarkerKey(keySource, inEffect);
     if (problem && !this.reportedInvalid.has(key)) {
       this.reportedInvalid.add(key);
@@ -215,7 +216,6 @@ function readSchedule(stored: unknown): { schedule: ConnectorSchedule | null; ke
 
 function whyIdle(connector: ScheduledConnector, schedule: ConnectorSchedule | null): string {
   if (!connector.enabled) return 'the connector is disabled';
-  if (connector.relayGroup !== null) return `the connector is run by relay group "${connector.relayGroup}", which the engine does not schedule yet`;
   if (schedule && !schedule.enabled) return 'the schedule is disabled';
   return 'nothing to fire';
 }

@@ -41,7 +41,8 @@ export async function connectorSchemas(connectors: readonly ConnectorDefinition[
   return schemas;
 }
 
-function storedObjectTypes(definition: ConnectorDefinition): ObjectTypeSchema[] {
+/** The object types stored with the connector (`IM_Connectors.objectTypes`) that have the contract's shape; none when it has no stored schema. */
+export function storedObjectTypes(definition: Pick<ConnectorDefinition, 'objectTypes'>): ObjectTypeSchema[] {
   return definition.objectTypes.filter(
     (type): type is ObjectTypeSchema & Record<string, never> => typeof type['name'] === 'string' && Array.isArray(type['attributes']),
   ) as unknown as ObjectTypeSchema[];

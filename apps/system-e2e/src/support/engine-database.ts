@@ -44,6 +44,8 @@ export interface ConnectorRow {
   deletionThresholdCount?: number;
   deletionThresholdPercent?: number;
   exportMaxAttempts?: number;
+  /** Runs on a relay of this group instead of in the engine. */
+  relayGroup?: string | null;
 }
 
 export interface RuleRow {
@@ -66,8 +68,8 @@ export class EngineDatabase {
   async insertConnector(connector: ConnectorRow): Promise<string> {
     const id = randomUUID();
     await this.sql.query(
-      `INSERT INTO "IM_Connectors" ("id", "name", "type", "config", "objectTypes", "batchSize", "errorThreshold", "deletionThresholdCount", "deletionThresholdPercent", "exportMaxAttempts", "createdAt", "updatedAt")
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() AT TIME ZONE 'utc', now() AT TIME ZONE 'utc')`,
+      `INSERT INTO "IM_Connectors" ("id", "name", "type", "config", "objectTypes", "batchSize", "errorThreshold", "deletionThresholdCount", "deletionThresholdPercent", "exportMaxAttempts", "relayGroup", "createdAt", "updatedAt")
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now() AT TIME ZONE 'utc', now() AT TIME ZONE 'utc')`,
       [
         id,
         connector.name,
@@ -79,6 +81,7 @@ export class EngineDatabase {
         connector.deletionThresholdCount ?? 500,
         connector.deletionThresholdPercent ?? 10,
         connector.exportMaxAttempts ?? 5,
+        connector.relayGroup ?? null,
       ],
     );
     return id;

@@ -12,6 +12,8 @@ import { ConnectorRepository } from './connector/connector.repository';
 import { EngineRegistryRepository } from './engine-registry/engine-registry.repository';
 import { ExportQueueRepository } from './export-queue/export-queue.repository';
 import { MeshRepository } from './mesh/mesh.repository';
+import { RelayWorkQueueRepository } from './relay/relay-work-queue.repository';
+import { RelayRepository } from './relay/relay.repository';
 import { RunChangeRepository } from './run-change/run-change.repository';
 import { RunRepository } from './run/run.repository';
 import { ScheduleRepository } from './schedule/schedule.repository';
@@ -41,6 +43,8 @@ const DATA_ACCESS = [
   AuditRepository,
   ApiKeyRepository,
   KeyRingRepository,
+  RelayRepository,
+  RelayWorkQueueRepository,
   TransactionRunner,
 ];
 

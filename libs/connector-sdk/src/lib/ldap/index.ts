@@ -1,4 +1,5 @@
 export { ldapConnectorFactory, LdapConnector } from './ldap-connector';
+export { ldapSchemaFromConfig } from './ldap-schema';
 export { parseLdapConfig, LDAP_DELTA_MODES, LDAP_FLAVORS, LDAP_SCOPES } from './ldap-config';
 export type { LdapAttributeConfig, LdapConnectorConfig, LdapConnectorRawConfig, LdapDeltaMode, LdapFlavor, LdapObjectTypeConfig, LdapScope } from './ldap-config';
 export { dnKey, escapeDnValue, escapeFilterValue, formatDn, isDn, parseDn, DnSyntaxError } from './ldap-dn';

@@ -4,7 +4,7 @@
  * open, so an operator lists attribute names and gets the right value types,
  * multiplicity, required and read-only flags.
  */
-import type { AttributeSchema, AttributeType, ObjectTypeSchema } from '../connector';
+import type { AttributeSchema, AttributeType, ConnectorSchema, ObjectTypeSchema } from '../connector';
 import type { LdapObjectTypeConfig } from './ldap-config';
 
 export interface SubschemaAttributeType {
@@ -190,4 +190,14 @@ export function objectTypeSchema(type: LdapObjectTypeConfig, subschema?: Subsche
     return schema;
   });
   return { name: type.name, anchorAttribute: type.anchorAttribute, attributes };
+}
+
+/**
+ * The schema a config alone gives, without the directory's subschema: what
+ * the connector falls back to when the subschema cannot be read, and what
+ * an engine uses for a connector that runs on a relay (only the relay
+ * reaches the directory). Attributes the config leaves untyped are strings.
+ */
+export function ldapSchemaFromConfig(config: { objectTypes: LdapObjectTypeConfig[] }): ConnectorSchema {
+  return { objectTypes: config.objectTypes.map((type) => objectTypeSchema(type)) };
 }

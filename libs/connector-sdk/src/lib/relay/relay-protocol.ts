@@ -41,6 +41,8 @@ export const HUB_EVENTS = {
   workResult: 'work:result',
   /** engine → hub: EngineWorkEnqueued → HubAck. The hub tells the group's relays at once instead of at its next poll. */
   workEnqueued: 'work:enqueued',
+  /** hub → engines: WorkProgress. An item got a new staged import batch or finished; look at it in SQL now instead of at the next poll. */
+  workProgress: 'work:progress',
 } as const;
 
 /** Why the hub refused a handshake or a message. */
@@ -181,6 +183,17 @@ export type RelayCommandReply = z.infer<typeof relayCommandReplySchema>;
 export const engineWorkEnqueuedSchema = z.object({ relayGroup: z.string().min(1).max(128) });
 export type EngineWorkEnqueued = z.infer<typeof engineWorkEnqueuedSchema>;
 
+/**
+ * A wake-up, not a result: the hub staged an import batch of the item (not
+ * a duplicate) or completed it (not a repeat). SQL stays the truth, so the
+ * message names only the item and the engine reads the rest from the work
+ * queue. Engines must not depend on it: it is sent by the instance that
+ * took the relay's message to the engines connected there, and it is lost
+ * while an engine is disconnected, so an engine keeps polling as well.
+ */
+export const workProgressSchema = z.object({ itemId: id });
+export type WorkProgress = z.infer<typeof workProgressSchema>;
+
 /** Parses a received message; undefined when it does not match, so the receiver answers MESSAGE_INVALID. */
 export function parseHubMessage<T>(schema: z.ZodType<T>, message: unknown): { ok: true; value: T } | { ok: false; message: string } {
   const parsed = schema.safeParse(message);
@@ -190,14 +203,20 @@ export function parseHubMessage<T>(schema: z.ZodType<T>, message: unknown): { ok
 }
 
 /** Relays reconnect with exponential backoff and jitter: the first try within a second, then doubling, capped at 30 s. */
-export const RECONNECT_POLICY = { firstDelayMs: 1_000, maxDelayMs: 30_000, jitter: 0.5 } as const;
+export interface ReconnectPolicy {
+  firstDelayMs: number;
+  maxDelayMs: number;
+  /** The share of each delay that is random, 0 to 1. */
+  jitter: number;
+}
+export const RECONNECT_POLICY: Readonly<ReconnectPolicy> = { firstDelayMs: 1_000, maxDelayMs: 30_000, jitter: 0.5 };
 
 /**
  * The wait before reconnect attempt `attempt` (0 for the first): the
  * exponential delay, of which the last `jitter` share is random, so many
  * relays dropped at once by a restarted hub do not return in one wave.
  */
-export function reconnectDelayMs(attempt: number, random: () => number = Math.random, policy = RECONNECT_POLICY): number {
+export function reconnectDelayMs(attempt: number, random: () => number = Math.random, policy: Readonly<ReconnectPolicy> = RECONNECT_POLICY): number {
   const exponential = Math.min(policy.maxDelayMs, policy.firstDelayMs * 2 ** Math.max(0, Math.min(attempt, 30)));
   return Math.round(exponential * (1 - policy.jitter) + exponential * policy.jitter * random());
 }

@@ -12,6 +12,7 @@ import { LicenseStateEntity } from './license-state.entity';
 import { MeshJoinKeyEntity } from './mesh-join-key.entity';
 import { MeshObjectEntity } from './mesh-object.entity';
 import { MeshReferenceEntity } from './mesh-reference.entity';
+import { RelayBatchPartEntity } from './relay-batch-part.entity';
 import { RelayEnrollmentEntity } from './relay-enrollment.entity';
 import { RelayResultBatchEntity } from './relay-result-batch.entity';
 import { RelayWorkItemEntity } from './relay-work-item.entity';
@@ -40,6 +41,7 @@ export * from './license-state.entity';
 export * from './mesh-join-key.entity';
 export * from './mesh-object.entity';
 export * from './mesh-reference.entity';
+export * from './relay-batch-part.entity';
 export * from './relay-enrollment.entity';
 export * from './relay-result-batch.entity';
 export * from './relay-work-item.entity';
@@ -81,4 +83,5 @@ export const ALL_ENTITIES = [
   KeyRingKeyEntity,
   LicenseStateEntity,
   ScheduleStateEntity,
+  RelayBatchPartEntity,
 ];

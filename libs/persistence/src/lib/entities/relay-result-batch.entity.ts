@@ -1,10 +1,13 @@
 import { Column, Entity, ForeignKey, PrimaryColumn } from 'typeorm';
-import { idColumn, integerColumn, timestampColumn } from './column-types';
+import { booleanColumn, idColumn, integerColumn, timestampColumn } from './column-types';
 import { RelayWorkItemEntity } from './relay-work-item.entity';
 
 /**
- * Marks a streamed import batch from a relay as applied. Inserted in the
- * batch's own transaction, so a batch delivered twice is applied once.
+ * One import batch a relay streamed for a work item, numbered from 1 over the
+ * whole item. Staged by the hub when it arrives (its content in
+ * `IM_RelayBatchParts`), applied by the engine in the batch's own
+ * transaction: the primary key stores each batch once however often it is
+ * sent, and `appliedAt` is set once, so a batch is never applied twice.
  */
 @Entity({ name: 'IM_RelayResultBatches' })
 export class RelayResultBatchEntity {
@@ -15,6 +18,14 @@ export class RelayResultBatchEntity {
   @PrimaryColumn(integerColumn({ primaryKeyConstraintName: 'PK_IM_RelayResultBatches' }))
   batchSeq: number;
 
+  /** The end of the item's stream; it may carry no changes. */
+  @Column(booleanColumn({ default: false }))
+  isLast: boolean;
+
   @Column(timestampColumn())
-  appliedAt: Date;
+  stagedAt: Date;
+
+  /** Null while the batch waits for the engine; its content is dropped when it is set. */
+  @Column(timestampColumn({ nullable: true }))
+  appliedAt: Date | null;
 }

@@ -8,6 +8,9 @@ import { ConnectorEntity } from './connector.entity';
 @Entity({ name: 'IM_RelayWorkItems' })
 @Index('IX_IM_RelayWorkItems_relayGroup_status_createdAt', ['relayGroup', 'status', 'createdAt'])
 @Index('IX_IM_RelayWorkItems_connectorId', ['connectorId'])
+@Index('IX_IM_RelayWorkItems_connectorId_runId', ['connectorId', 'runId'])
+@Index('IX_IM_RelayWorkItems_connectorId_workKey', ['connectorId', 'workKey'])
+@Index('IX_IM_RelayWorkItems_relayId_status', ['relayId', 'status'])
 export class RelayWorkItemEntity {
   @PrimaryColumn(idColumn({ primaryKeyConstraintName: 'PK_IM_RelayWorkItems' }))
   id: string;
@@ -19,6 +22,14 @@ export class RelayWorkItemEntity {
   @Column(idColumn({ nullable: true }))
   @ForeignKey(() => ConnectorEntity, { name: 'FK_IM_RelayWorkItems_connectorId', onDelete: 'CASCADE' })
   connectorId: string | null;
+
+  /** The run an import or export item belongs to; a resumed run goes on with its item. */
+  @Column(idColumn({ nullable: true }))
+  runId: string | null;
+
+  /** An export batch's identity (a hash of its change ids), so a batch sent again after an engine restart reuses its item. */
+  @Column(stringColumn(128, { nullable: true }))
+  workKey: string | null;
 
   @Column(stringColumn(32))
   kind: RelayWorkKind;
@@ -33,6 +44,7 @@ export class RelayWorkItemEntity {
   @Column(idColumn({ nullable: true }))
   relayId: string | null;
 
+  /** Deliveries so far; every claim adds one, so it also tells one delivery's messages from another's. */
   @Column(integerColumn({ default: 0 }))
   attempts: number;
 

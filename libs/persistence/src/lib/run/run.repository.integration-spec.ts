@@ -71,10 +71,12 @@ describe.each(TEST_DIALECTS)('run queue on %s', (dialect) => {
     await runs.queue({ connectorId: second, profile: 'delta-sync', trigger: 'schedule', at: new Date(t + 1_000) });
     const firstRun = await runs.queue({ connectorId: first, profile: 'full-import', trigger: 'manual', at: new Date(t + 2_000) });
     await runs.queue({ connectorId: disabled, profile: 'full-import', trigger: 'manual', at: new Date(t - 5_000) });
-    await runs.queue({ connectorId: relayed, profile: 'full-import', trigger: 'manual', at: new Date(t - 5_000) });
+    // A relay group's connector is run by the engine too; only its work goes through the relay work queue.
+    const relayedRun = await runs.queue({ connectorId: relayed, profile: 'full-import', trigger: 'manual', at: new Date(t - 5_000) });
 
     const candidates = (await runs.candidates()).filter((c) => [first, second, disabled, relayed].includes(c.connectorId));
     expect(candidates.map((c) => [c.connectorId, c.runId, c.status])).toEqual([
+      [relayed, relayedRun.id, 'queued'],
       [second, older.id, 'queued'],
       [first, firstRun.id, 'queued'],
     ]);

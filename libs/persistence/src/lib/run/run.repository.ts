@@ -216,7 +216,7 @@ export class RunRepository {
     return { requeued, failed };
   }
 
-  /** Runs in `statuses` of connectors an engine may run, oldest first. */
+  /** Runs in `statuses` of connectors an engine may run (enabled ones, those of relay groups included), oldest first. */
   private waiting(manager: EntityManager, statuses: RunStatus[], excludeConnectorIds: string[]) {
     const query = manager
       .getRepository(RunEntity)
@@ -225,7 +225,6 @@ export class RunRepository {
       .select(['r.id', 'r.connectorId', 'r.status', 'r.queuedAt'])
       .where('r.status IN (:...statuses)', { statuses })
       .andWhere('c.enabled = :enabled', { enabled: true })
-      .andWhere('c.relayGroup IS NULL')
       .orderBy('r.queuedAt', 'ASC')
       .addOrderBy('r.id', 'ASC');
     if (excludeConnectorIds.length > 0) query.andWhere('r.connectorId NOT IN (:...exclude)', { exclude: excludeConnectorIds });

@@ -43,6 +43,17 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('relay hub on %s', (dialect) 
 
   const queue = () => api.app.get(RelayWorkQueueRepository);
 
+  /** An engine's socket: a registered instance with a key ring token, as the engine's hub link dials. */
+  const dialEngine = async (): Promise<HubClient> => {
+    const engineId = `engine-${randomUUID().slice(0, 8)}`;
+    const now = new Date();
+    await api.app.get(EngineRegistryRepository).register({ id: engineId, host: 'engine-host', pid: 4243, version: '0.1.0', status: 'active', startedAt: now, heartbeatAt: now }, () => ({ kind: 'active' }), () => 'active');
+    const token = await api.app.get<KeyRing>(RELAY_KEY_RING).protect('relay-token', JSON.stringify({ kind: 'engine', instanceId: engineId }), { expiresAt: new Date(Date.now() + 600_000) });
+    const engine = dialHub(api.url, { token });
+    await connected(engine);
+    return engine;
+  };
+
   const enqueueImport = (relayGroup: string) =>
     queue().enqueue(
       { relayGroup, connectorId: connectorIds[relayGroup] as string, runId: null, workKey: null, kind: 'import', payload: { mode: 'full', watermark: null, batchSize: 100 }, deadlineAt: new Date(Date.now() + 3600_000) },
@@ -287,6 +298,36 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('relay hub on %s', (dialect) 
       const refusal = await refused(dialHub(api.url, { token }));
       expect({ what, code: refusal.code }).toEqual({ what, code: 'HUB_UNAUTHENTICATED' });
     }
+  });
+
+  it('tells connected engines work:progress for every batch staged and item completed, never for a duplicate', async () => {
+    const engine = await dialEngine();
+    const relay = await dialRelay((await enroll('branch-a')).credential);
+    const item = await enqueueImport('branch-a');
+    const check = await queue().enqueue({ relayGroup: 'branch-a', connectorId: connectorIds['branch-a'] as string, runId: null, workKey: null, kind: 'test-connection', payload: {}, deadlineAt: new Date(Date.now() + 3600_000) }, new Date());
+    const pulled = (await relay.send<PullReply>(HUB_EVENTS.workPull, { max: 16 })) as { items: RelayWorkOrder[] };
+    const order = pulled.items.find((o) => o.id === item.id) as RelayWorkOrder;
+    const checkOrder = pulled.items.find((o) => o.id === check.id) as RelayWorkOrder;
+    expect([order, checkOrder]).toEqual([expect.objectContaining({ kind: 'import' }), expect.objectContaining({ kind: 'test-connection' })]);
+    const progressOf = () => (engine.received.get(HUB_EVENTS.workProgress) ?? []).filter(([message]) => [item.id, check.id].includes((message as { itemId?: string })?.itemId ?? ''));
+
+    // Started is no progress; a staged batch is.
+    expect(await relay.send(HUB_EVENTS.workStarted, { itemId: order.id, attempt: order.attempt })).toEqual({ ok: true });
+    expect(await relay.send(HUB_EVENTS.importBatch, batch(order, 1))).toEqual({ ok: true });
+    expect(await engine.next(HUB_EVENTS.workProgress, 1)).toEqual([{ itemId: item.id }]);
+    // The same batch again, then the last one: one more wake-up, for the last.
+    expect(await relay.send(HUB_EVENTS.importBatch, batch(order, 1))).toEqual({ ok: true });
+    expect(await relay.send(HUB_EVENTS.importBatch, batch(order, 2, true))).toEqual({ ok: true });
+    // The item completed, then its result again.
+    expect(await relay.send(HUB_EVENTS.workResult, { itemId: order.id, attempt: order.attempt, status: 'done' })).toEqual({ ok: true });
+    expect(await relay.send(HUB_EVENTS.workResult, { itemId: order.id, attempt: order.attempt, status: 'done' })).toEqual({ ok: true });
+    // Another item completes last: events on one socket arrive in order, so once its wake-up is there, any for the repeats would be too.
+    expect(await relay.send(HUB_EVENTS.workResult, { itemId: checkOrder.id, attempt: checkOrder.attempt, status: 'done', testConnection: { ok: true, detail: 'read 1 row' } })).toEqual({ ok: true });
+    while (!progressOf().some(([message]) => (message as { itemId: string }).itemId === check.id)) await engine.next(HUB_EVENTS.workProgress);
+    expect(progressOf()).toEqual([[{ itemId: item.id }], [{ itemId: item.id }], [{ itemId: item.id }], [{ itemId: check.id }]]);
+    // A wake-up for the engines, not for relays.
+    expect(relay.received.has(HUB_EVENTS.workProgress)).toBe(false);
+    expect(await queue().get(item.id)).toMatchObject({ status: 'done' });
   });
 
   it('polls SQL: touches connected relays, tells groups with claimable work, expires overdue items', async () => {

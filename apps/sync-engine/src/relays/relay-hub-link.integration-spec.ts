@@ -40,6 +40,8 @@ async function startHub(accept: (token: unknown) => boolean) {
     url,
     tokens,
     enqueued,
+    /** Sends an event to every engine connected, as the hub's engines room does. */
+    emit: (event: string, message: unknown) => io.of(HUB_NAMESPACE).emit(event, message),
     close: () => new Promise<void>((resolve) => void io.close(() => resolve())),
   };
 }
@@ -89,6 +91,34 @@ describe('RelayHubLink', () => {
       engineLink.notifyEnqueued('branch-office');
       await until('the hub got work:enqueued', () => hub.enqueued.length === 1);
       expect(hub.enqueued).toEqual([{ relayGroup: 'branch-office' }]);
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('wakes the waits on an item at work:progress, ignores one that does not parse, and wakes every wait once connected', async () => {
+    const hub = await startHub(() => true);
+    try {
+      const engineLink = link(hub.url, keyRing([]));
+      const woken: string[] = [];
+      // Open before the link is up: whatever the hub said meanwhile was lost, so it is woken on connect.
+      const early = engineLink.watch('item-0');
+      engineLink.onApplicationBootstrap();
+      await until('the link connected', () => engineLink.connected);
+      early.onNext(() => woken.push('item-0'));
+      expect(woken).toEqual(['item-0']);
+
+      const first = engineLink.watch('item-1');
+      const second = engineLink.watch('item-2');
+      first.onNext(() => woken.push('item-1'));
+      second.onNext(() => woken.push('item-2'));
+      for (const bad of [{ itemId: '' }, { itemId: 42 }, 'item-2', null, { itemId: 'x'.repeat(65) }]) hub.emit(HUB_EVENTS.workProgress, bad);
+      hub.emit(HUB_EVENTS.workProgress, { itemId: 'item-1' });
+      // Events on one socket arrive in order: the bad ones were handled (and dropped) before this one.
+      await until('item-1 was woken', () => woken.includes('item-1'));
+      expect(woken).toEqual(['item-0', 'item-1']);
+      expect(engineLink.connected).toBe(true);
+      for (const watch of [early, first, second]) watch.close();
     } finally {
       await hub.close();
     }

@@ -41,7 +41,6 @@ export class RelayHubLink implements OnApplicationBootstrap, BeforeApplicationSh
   private stopped = false;
   private readonly up;
   private readonly notifications;
-  private readonly wakeUps;
   private readonly progress = new RelayProgressSignals();
 
   constructor(
@@ -52,7 +51,6 @@ export class RelayHubLink implements OnApplicationBootstrap, BeforeApplicationSh
   ) {
     this.up = metrics.gauge('relay_hub_connected', 'Whether the engine is connected to the hub (1) or not (0); relay work waits for the hub poll while it is not');
     this.notifications = metrics.counter('relay_hub_notifications_total', 'work:enqueued notifications to the hub, by outcome', ['outcome']);
-    this.wakeUps = metrics.counter('relay_hub_progress_total', 'work:progress wake-ups from the hub, by outcome (received, invalid)', ['outcome']);
   }
 
   get connected(): boolean {
@@ -129,11 +127,9 @@ export class RelayHubLink implements OnApplicationBootstrap, BeforeApplicationSh
   private onProgress(message: unknown): void {
     const parsed = parseHubMessage(workProgressSchema, message);
     if (!parsed.ok) {
-      this.wakeUps.inc({ outcome: 'invalid' });
       this.logger.debug({ msg: `ignored a work:progress that does not parse (${parsed.message})` });
       return;
     }
-    this.wakeUps.inc({ outcome: 'received' });
     this.progress.signal(parsed.value.itemId);
   }
 

@@ -4,6 +4,7 @@ import { ConnectorHost } from '../connectors/connector-host.service';
 import { InMemoryRelayWorkQueue } from '../testing/in-memory-relay-work-queue';
 import { relayedBatchOf } from './relayed-batch';
 import { exportWorkKey, RelayedConnector, RelayedConnectorOptions } from './relayed-connector';
+import { RELAY_POLL_MS, RelayProgressSignals } from './relay-progress';
 import type { RelayedConnectorSource } from './relayed-connectors.service';
 
 const SCHEMA: ConnectorSchema = { objectTypes: [{ name: 'person', anchorAttribute: 'uid', attributes: [{ name: 'uid', type: 'string' }] }] };
@@ -320,6 +321,120 @@ describe('RelayedConnector', () => {
     const local = localConnector();
     await relayed({ local }).close();
     expect(local.closed).toBe(1);
+  });
+
+  describe('waits: wake-ups from the hub, and a poll that backs off', () => {
+    let signals: RelayProgressSignals;
+    /** Fake-clock times at which the engine looked and found nothing new, by what it looked for. */
+    let looks: Map<number | 'result', number[]>;
+
+    beforeEach(() => {
+      jest.useFakeTimers();
+      signals = new RelayProgressSignals();
+      looks = new Map();
+      queue.onWait = (_item, awaiting) => void looks.set(awaiting, [...(looks.get(awaiting) ?? []), Date.now()]);
+    });
+    afterEach(() => jest.useRealTimers());
+
+    const waiting = (overrides: Partial<RelayedConnectorOptions> = {}) => relayed({ progress: signals, pollMs: RELAY_POLL_MS, deadlineMs: 3600_000, ...overrides });
+    const intervals = (times: number[] = []) => times.slice(1).map((time, i) => time - times[i]);
+    const settled = <T>(promise: Promise<T>) => {
+      const state = { done: false };
+      promise.then(
+        () => (state.done = true),
+        () => (state.done = true),
+      );
+      return state;
+    };
+
+    it('looks at an idle item at 100 ms, doubling up to 2 s, and at once when the hub says it made progress', async () => {
+      const exporting = waiting().export([{ id: 'x-1', kind: 'delete', objectType: 'person', anchor: 'a' }]);
+      const state = settled(exporting);
+      await jest.advanceTimersByTimeAsync(100 + 200 + 400 + 800 + 1600 + 2000 + 2000);
+      expect(intervals(looks.get('result'))).toEqual([100, 200, 400, 800, 1600, 2000, 2000]);
+
+      // Another item's progress does not wake this wait.
+      signals.signal('item-99');
+      await jest.advanceTimersByTimeAsync(0);
+      expect(looks.get('result')).toHaveLength(8);
+
+      const item = onlyItem();
+      queue.finish(item.id, 'done', { export: { results: [{ id: 'x-1', outcome: 'applied' }] } });
+      signals.signal(item.id);
+      // No time passes: the wake-up, not the 2 s poll, ends the wait.
+      await jest.advanceTimersByTimeAsync(0);
+      expect(state.done).toBe(true);
+      await expect(exporting).resolves.toEqual([{ id: 'x-1', outcome: 'applied' }]);
+      expect(signals.size).toBe(0);
+    });
+
+    it('yields a staged batch at its wake-up and waits for the next from 100 ms again', async () => {
+      const read: number[] = [];
+      const reading = (async () => {
+        for await (const batch of waiting().import({ mode: 'full', objectTypes: [] })) {
+          read.push(relayedBatchOf(batch)?.seq ?? 0);
+          await relayedBatchOf(batch)?.markApplied(TX, new Date());
+        }
+      })();
+      const state = settled(reading);
+      await jest.advanceTimersByTimeAsync(100 + 200 + 400 + 800 + 1600 + 2000);
+      expect(intervals(looks.get(1))).toEqual([100, 200, 400, 800, 1600, 2000]);
+
+      const item = onlyItem();
+      queue.stage(item.id, 1, batchPayload(['a']));
+      signals.signal(item.id);
+      await jest.advanceTimersByTimeAsync(0);
+      expect(read).toEqual([1]);
+      await jest.advanceTimersByTimeAsync(100 + 200);
+      expect(intervals(looks.get(2))).toEqual([100, 200]);
+
+      queue.stage(item.id, 2, batchPayload(['b']), true);
+      signals.signal(item.id);
+      await jest.advanceTimersByTimeAsync(0);
+      expect(state.done).toBe(true);
+      await reading;
+      expect(read).toEqual([1, 2]);
+      expect(signals.size).toBe(0);
+    });
+
+    it('without a hub link the poll alone finds the work, one look per 2 s once idle', async () => {
+      const testing = waiting({ progress: undefined }).testConnection();
+      await jest.advanceTimersByTimeAsync(100 + 200 + 400 + 800 + 1600 + 2000 * 5);
+      expect(intervals(looks.get('result'))).toEqual([100, 200, 400, 800, 1600, 2000, 2000, 2000, 2000, 2000]);
+
+      queue.finish(onlyItem().id, 'done', { testConnection: { ok: true, detail: 'bound' } });
+      await jest.advanceTimersByTimeAsync(1999);
+      expect(looks.get('result')).toHaveLength(11);
+      await jest.advanceTimersByTimeAsync(1);
+      await expect(testing).resolves.toEqual({ ok: true, detail: 'bound' });
+    });
+
+    it('a wake-up that comes while the engine reads the queue is not lost', async () => {
+      queue.onWait = (item, awaiting) => {
+        if (awaiting !== 'result') return;
+        // Finished and announced between the look and the wait after it.
+        queue.finish(item.id, 'done', { testConnection: { ok: false, detail: 'refused' } });
+        signals.signal(item.id);
+      };
+      const testing = waiting().testConnection();
+      const state = settled(testing);
+      await jest.advanceTimersByTimeAsync(0);
+      expect(state.done).toBe(true);
+      await expect(testing).resolves.toEqual({ ok: false, detail: 'refused' });
+    });
+
+    it('closes its watch when the wait is stopped', async () => {
+      const controller = new AbortController();
+      const reading = (async () => {
+        for await (const batch of waiting().import({ mode: 'full', objectTypes: [], signal: controller.signal })) void batch;
+      })();
+      await jest.advanceTimersByTimeAsync(300);
+      expect(signals.size).toBe(1);
+      controller.abort();
+      await reading;
+      expect(signals.size).toBe(0);
+      expect(jest.getTimerCount()).toBe(0);
+    });
   });
 });
 

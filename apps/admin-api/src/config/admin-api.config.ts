@@ -56,6 +56,7 @@ const adminApiSettingsShape = {
   IM_SESSION_COOKIE_SECURE: setting.optionalBoolean(),
   IM_SESSION_LANDING_PATH: setting.text().default('/api/docs'),
   IM_ENGINE_STALE_AFTER_SECONDS: setting.positiveInt(45),
+  IM_RELAY_WORK_RETENTION_DAYS: setting.positiveInt(7),
   ...secretSettingsShape,
   ...keyRingSettingsShape,
 };
@@ -122,6 +123,8 @@ export class AdminApiConfig implements CommonConfig {
   oidc!: OidcSettings | null;
   /** `IM_ENGINE_STALE_AFTER_SECONDS`: an engine whose heartbeat is older counts as gone in `GET /api/instances`. @default 45 */
   engineStaleAfterMs!: number;
+  /** `IM_RELAY_WORK_RETENTION_DAYS`: finished and expired relay work items (and their staged batches) older than this are deleted by the hub. @default 7 */
+  relayWorkRetentionMs!: number;
   /** `IM_SECRETS_*`: how `POST /api/connectors/{id}/test` opens a connector's secret references (the engine's settings). */
   secrets!: SecretSettings;
   /** `IM_OIDC_CLIENT_*`, `IM_OIDC_REDIRECT_URI`, `IM_SESSION_*`; null when browser sign-in is off. */
@@ -149,6 +152,7 @@ export class AdminApiConfig implements CommonConfig {
       oidc,
       sessions: loadSessionSettings(own, oidc, keyRing, common.dataDir),
       engineStaleAfterMs: own.IM_ENGINE_STALE_AFTER_SECONDS * 1000,
+      relayWorkRetentionMs: own.IM_RELAY_WORK_RETENTION_DAYS * 24 * 3600 * 1000,
       secrets,
       keyRing,
     });

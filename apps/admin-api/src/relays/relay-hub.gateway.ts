@@ -19,6 +19,7 @@ import {
   WorkProgress,
 } from '@identitymesh/connector-sdk';
 import { RelayRepository, RelayWorkQueueRepository } from '@identitymesh/persistence';
+import { AdminApiConfig } from '../config/admin-api.config';
 import { ConnectedRelays, RelayPresence } from './connected-relays';
 import { HubPeer, RelayHubAuthenticator, RelayPeer } from './relay-hub-auth';
 import { HubRefusal, refuse } from './relay-hub.errors';
@@ -28,6 +29,8 @@ import { RelayWorkService, staleBefore } from './relay-work.service';
 /** Every 15 s: relays' last sign of life, overdue items expired, and a nudge to groups whose work waits (the engine's work:enqueued only makes it sooner). */
 export const HUB_POLL_INTERVAL_MS = 15_000;
 
+/** How often the poll purges closed relay work (each time a bounded number of items). */
+const PURGE_INTERVAL_MS = 60_000;
 export const ENGINES_ROOM = 'engines';
 export const relayRoom = (relayId: string) => `relay:${relayId}`;
 export const groupRoom = (relayGroup: string) => `group:${relayGroup}`;
@@ -60,6 +63,8 @@ export class RelayHubGateway implements OnApplicationBootstrap, BeforeApplicatio
   private hub: Namespace | null = null;
   private timer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
+  /** When the poll last purged closed work (epoch ms). */
+  private purgedAt = 0;
   private stopProgress: (() => void) | null = null;
 
   constructor(
@@ -70,6 +75,7 @@ export class RelayHubGateway implements OnApplicationBootstrap, BeforeApplicatio
     private readonly queue: RelayWorkQueueRepository,
     private readonly connected: ConnectedRelays,
     private readonly progress: RelayItemProgress,
+    private readonly config: AdminApiConfig,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -168,6 +174,12 @@ export class RelayHubGateway implements OnApplicationBootstrap, BeforeApplicatio
       for (const relay of revoked) this.expel(relay.id);
     }
     await this.queue.expireOverdue(now);
+    // Closed work is kept a while for operators to look at, then purged in bounded bites, at most once a minute.
+    if (now.getTime() - this.purgedAt >= PURGE_INTERVAL_MS) {
+      this.purgedAt = now.getTime();
+      const purged = await this.queue.purgeClosed(new Date(now.getTime() - this.config.relayWorkRetentionMs));
+      if (purged > 0) this.logger.log(`purged ${purged} relay work item(s) closed more than ${Math.round(this.config.relayWorkRetentionMs / 86_400_000)} day(s) ago`);
+    }
     const groups = this.connected.groups();
     if (groups.length === 0) return;
     for (const group of await this.queue.groupsWithClaimableWork(groups, staleBefore(now), now)) this.notifyGroup(group);

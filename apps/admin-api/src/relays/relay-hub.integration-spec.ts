@@ -330,11 +330,16 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('relay hub on %s', (dialect) 
     expect(await queue().get(item.id)).toMatchObject({ status: 'done' });
   });
 
-  it('polls SQL: touches connected relays, tells groups with claimable work, expires overdue items', async () => {
+  it('polls SQL: touches connected relays, tells groups with claimable work, expires overdue items, purges old closed ones', async () => {
     const enrolled = await enroll('branch-b');
     const relay = await dialRelay(enrolled.credential);
     const item = await enqueueImport('branch-b');
-    const overdue = await queue().enqueue({ relayGroup: 'branch-b', connectorId: connectorIds['branch-b'] as string, runId: null, workKey: null, kind: 'test-connection', payload: {}, deadlineAt: new Date(Date.now() - 1000) }, new Date(Date.now() - 60_000));
+    const testItem = (deadlineAt: Date) => ({ relayGroup: 'branch-b', connectorId: connectorIds['branch-b'] as string, runId: null, workKey: null, kind: 'test-connection' as const, payload: {}, deadlineAt });
+    const overdue = await queue().enqueue(testItem(new Date(Date.now() - 1000)), new Date(Date.now() - 60_000));
+    // Closed eight days ago: past the default retention of seven.
+    const eightDaysAgo = Date.now() - 8 * 86_400_000;
+    const old = await queue().enqueue(testItem(new Date(eightDaysAgo)), new Date(eightDaysAgo - 60_000));
+    await queue().expireOverdue(new Date(eightDaysAgo + 1000));
     const heard = relay.received.get(HUB_EVENTS.workAvailable)?.length ?? 0;
 
     const before = new Date();
@@ -343,5 +348,6 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('relay hub on %s', (dialect) 
     expect((await api.app.get(RelayRepository).find(enrolled.relayId))?.lastSeenAt?.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1000);
     expect(await queue().get(overdue.id)).toMatchObject({ status: 'expired' });
     expect(await queue().get(item.id)).toMatchObject({ status: 'queued' });
+    expect(await queue().get(old.id)).toBeNull();
   });
 });

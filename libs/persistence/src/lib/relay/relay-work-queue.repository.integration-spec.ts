@@ -4,6 +4,7 @@ import { createThrowawayDatabase, TEST_DIALECTS, type ThrowawayDatabase } from '
 import { connectDatabase, migrateDatabase } from '../data-source/open-database';
 import { ConnectorRepository } from '../connector/connector.repository';
 import { RelayBatchPartEntity } from '../entities/relay-batch-part.entity';
+import { RelayResultBatchEntity } from '../entities/relay-result-batch.entity';
 import type { JsonObject } from '../entities/column-types';
 import { TransactionRunner } from '../transaction/transaction';
 import { RelayBatchNotStagedError } from './relay.errors';
@@ -399,6 +400,35 @@ describe.each(TEST_DIALECTS)('relay work queue on %s', (dialect) => {
       await queue.enqueue(item(g, { kind: 'export', workKey: key, payload: { changes: [] }, deadlineAt: at(150) }), at(143));
       await queue.expireOverdue(at(150));
       expect(await queue.findUnappliedByKey(connectorId, key)).toBeNull();
+    });
+  });
+
+  describe('purge', () => {
+    it('deletes items closed before the cut-off with their staged batches and pieces, and never an open one', async () => {
+      const g = group();
+      const r = await relay(g, at(100));
+      const done = await queue.enqueue(item(g), at(10));
+      const open = await queue.enqueue(item(g), at(11));
+      const expired = await queue.enqueue(item(g, { deadlineAt: at(150) }), at(12));
+      const recent = await queue.enqueue(item(g, { kind: 'test-connection', payload: {} }), at(13));
+      await queue.claim(r.id, g, { max: 2, staleBefore: at(50) }, at(110));
+      await queue.stageImportBatch(done.id, r.id, 1, { seq: 1, payload: { changes: ['x'.repeat(25_000)] }, isLast: true }, at(111));
+      expect(await queue.complete(done.id, r.id, 1, 'done', {}, at(112))).toBe('completed');
+      await queue.expireOverdue(at(200));
+      expect(await queue.claim(r.id, g, { max: 5, staleBefore: at(50) }, at(300))).toEqual(expect.arrayContaining([expect.objectContaining({ id: recent.id })]));
+      expect(await queue.complete(recent.id, r.id, 1, 'done', {}, at(3_000))).toBe('completed');
+
+      expect(await queue.purgeClosed(at(1_000))).toBe(2);
+      expect(await queue.get(done.id)).toBeNull();
+      expect(await queue.get(expired.id)).toBeNull();
+      expect(await dataSource.getRepository(RelayBatchPartEntity).countBy({ workItemId: done.id })).toBe(0);
+      expect(await dataSource.getRepository(RelayResultBatchEntity).countBy({ workItemId: done.id })).toBe(0);
+      // Open work stays whatever its age; a recently closed item stays until it is old enough.
+      expect(await queue.get(open.id)).toMatchObject({ status: 'delivered' });
+      expect(await queue.get(recent.id)).toMatchObject({ status: 'done' });
+      expect(await queue.purgeClosed(at(1_000))).toBe(0);
+      expect(await queue.purgeClosed(at(3_001), 1)).toBe(1);
+      expect(await queue.get(recent.id)).toBeNull();
     });
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager, SelectQueryBuilder } from 'typeorm';
-import { In, IsNull, LessThanOrEqual, MoreThan, Not } from 'typeorm';
+import { In, IsNull, LessThan, LessThanOrEqual, MoreThan, Not } from 'typeorm';
 import type { RelayWorkKind, RelayWorkStatus } from '@identitymesh/domain';
 import { insertRows } from '../data-source/bulk-insert';
 import { chunked, isUniqueViolation, rowsPerStatement } from '../data-source/dialect';
@@ -58,6 +58,8 @@ export interface RelayClaimOptions {
 
 /** Items a relay may still work on. */
 const OPEN: RelayWorkStatus[] = ['queued', 'delivered', 'running'];
+/** Statuses an item ends in; only these are ever purged. */
+const CLOSED: RelayWorkStatus[] = ['done', 'failed', 'expired'];
 /** Items a relay holds. */
 const HELD: RelayWorkStatus[] = ['delivered', 'running'];
 /** Items a relay finished. */
@@ -383,6 +385,29 @@ export class RelayWorkQueueRepository {
         .execute(),
     );
     return result.affected ?? 0;
+  }
+
+  /**
+   * Deletes up to `limit` items that closed (done, failed, expired) before
+   * `closedBefore`, their staged batches and pieces with them (the foreign
+   * keys cascade). Bounded, so a large backlog is worked off over several
+   * calls instead of in one long transaction. Returns how many it deleted.
+   */
+  async purgeClosed(closedBefore: Date, limit = 500): Promise<number> {
+    const ids = await withTransientRetry('relay work purge', () =>
+      this.dataSource
+        .getRepository(RelayWorkItemEntity)
+        .find({ select: { id: true }, where: { status: In(CLOSED), updatedAt: LessThan(closedBefore) }, order: { updatedAt: 'ASC' }, take: limit }),
+    );
+    if (ids.length === 0) return 0;
+    let deleted = 0;
+    for (const chunk of chunked(ids.map((row) => row.id), rowsPerStatement(this.dataSource, 1, 8))) {
+      const result = await withTransientRetry('relay work purge', () =>
+        this.dataSource.getRepository(RelayWorkItemEntity).createQueryBuilder().delete().where({ id: In(chunk), status: In(CLOSED) }).execute(),
+      );
+      deleted += result.affected ?? chunk.length;
+    }
+    return deleted;
   }
 
   /** The groups among `groups` with work a relay could claim now (queued, or held by a gone relay), for the hub's poll. */

@@ -14,6 +14,7 @@ import { MeshObjectEntity } from './mesh-object.entity';
 import { MeshReferenceEntity } from './mesh-reference.entity';
 import { RelayBatchPartEntity } from './relay-batch-part.entity';
 import { RelayEnrollmentEntity } from './relay-enrollment.entity';
+import { RelayItemPartEntity } from './relay-item-part.entity';
 import { RelayResultBatchEntity } from './relay-result-batch.entity';
 import { RelayWorkItemEntity } from './relay-work-item.entity';
 import { RelayEntity } from './relay.entity';
@@ -43,6 +44,7 @@ export * from './mesh-object.entity';
 export * from './mesh-reference.entity';
 export * from './relay-batch-part.entity';
 export * from './relay-enrollment.entity';
+export * from './relay-item-part.entity';
 export * from './relay-result-batch.entity';
 export * from './relay-work-item.entity';
 export * from './relay.entity';
@@ -84,4 +86,5 @@ export const ALL_ENTITIES = [
   LicenseStateEntity,
   ScheduleStateEntity,
   RelayBatchPartEntity,
+  RelayItemPartEntity,
 ];

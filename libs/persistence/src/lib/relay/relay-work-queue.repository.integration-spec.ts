@@ -4,11 +4,13 @@ import { createThrowawayDatabase, TEST_DIALECTS, type ThrowawayDatabase } from '
 import { connectDatabase, migrateDatabase } from '../data-source/open-database';
 import { ConnectorRepository } from '../connector/connector.repository';
 import { RelayBatchPartEntity } from '../entities/relay-batch-part.entity';
+import { RelayItemPartEntity } from '../entities/relay-item-part.entity';
 import { RelayResultBatchEntity } from '../entities/relay-result-batch.entity';
+import { RelayWorkItemEntity } from '../entities/relay-work-item.entity';
 import type { JsonObject } from '../entities/column-types';
 import { TransactionRunner } from '../transaction/transaction';
 import { RelayBatchNotStagedError } from './relay.errors';
-import { BATCH_PART_LENGTH, RelayWorkQueueRepository, splitJson, type NewRelayWorkItem, type RelayWorkItemView } from './relay-work-queue.repository';
+import { BATCH_PART_LENGTH, INLINE_JSON_LENGTH, RelayWorkQueueRepository, splitJson, type NewRelayWorkItem, type RelayWorkItemView } from './relay-work-queue.repository';
 import { RelayRepository, type RelayView } from './relay.repository';
 
 jest.setTimeout(120_000);
@@ -86,6 +88,41 @@ describe.each(TEST_DIALECTS)('relay work queue on %s', (dialect) => {
   }
 
   const ids = (items: RelayWorkItemView[]) => items.map((i) => i.id);
+
+  /** An export batch of 500 changes with long values, non-ASCII and emoji among them: over 2 MB of JSON text. */
+  function largeExportPayload(): JsonObject {
+    const changes = Array.from({ length: 500 }, (_, i) => ({
+      id: `change-${i}`,
+      operation: 'update',
+      objectType: 'user',
+      anchor: `E-${i}`,
+      dn: `CN=Łukasz Żółć ${i} 山田 😀,OU=People,DC=example,DC=com`,
+      // Emoji runs of varying length, so pieces end at varying places within them.
+      attributes: { description: ['"quoted"\\ \u0001 ' + '😀'.repeat(200 + (i % 7)) + 'é'.repeat(1000) + 'x'.repeat(2800 + i)] },
+    }));
+    return { changes };
+  }
+
+  /** One result per change of {@link largeExportPayload}: over 1 MB of JSON text. */
+  function largeExportResult(): JsonObject {
+    const results = Array.from({ length: 500 }, (_, i) => ({ id: `change-${i}`, outcome: 'failed', error: { code: 'LDAP_ERROR', message: `Ünïcödé 😀 ${i} ` + 'm'.repeat(2000) } }));
+    return { export: { results } };
+  }
+
+  /** What the item's payload and result columns hold, as stored. */
+  async function rawColumns(itemId: string): Promise<{ payload: string; result: string | null }> {
+    const row = await dataSource
+      .getRepository(RelayWorkItemEntity)
+      .createQueryBuilder('i')
+      .select('i.payload', 'payload')
+      .addSelect('i.result', 'result')
+      .where('i.id = :itemId', { itemId })
+      .getRawOne<{ payload: string; result: string | null }>();
+    if (!row) throw new Error(`no item ${itemId}`);
+    return row;
+  }
+
+  const pieces = (workItemId: string, field?: 'payload' | 'result') => dataSource.getRepository(RelayItemPartEntity).countBy(field ? { workItemId, field } : { workItemId });
 
   describe('claims', () => {
     it('claims queued work once, replays it to the same relay after a reconnect, and moves it from a relay that is gone', async () => {
@@ -353,6 +390,97 @@ describe.each(TEST_DIALECTS)('relay work queue on %s', (dialect) => {
     });
   });
 
+  describe('payloads and results of any size', () => {
+    it('keeps an export payload of megabytes intact through enqueue, claim, get and the lookup by key', async () => {
+      const g = group();
+      const r = await relay(g, at(100));
+      const payload = largeExportPayload();
+      const text = JSON.stringify(payload);
+      expect(text.length).toBeGreaterThan(2_000_000);
+      const key = randomUUID().replace(/-/g, '');
+      const large = await queue.enqueue(item(g, { kind: 'export', workKey: key, payload }), at(10));
+      const small = await queue.enqueue(item(g), at(11));
+      const another = await queue.enqueue(item(g, { kind: 'export', workKey: randomUUID(), payload: largeExportPayload() }), at(12));
+      expect(large.payload).toEqual(payload);
+
+      // The column holds a marker; the text is in pieces, some of which end in the middle of an emoji.
+      const count = Math.ceil(text.length / BATCH_PART_LENGTH);
+      expect(JSON.parse((await rawColumns(large.id)).payload)).toEqual({ $parts: count });
+      expect(await pieces(large.id, 'payload')).toBe(count);
+      const stored = await dataSource.getRepository(RelayItemPartEntity).findBy({ workItemId: large.id, field: 'payload' });
+      expect(stored.some((piece) => /[\uD800-\uDBFF]$/.test(piece.content))).toBe(true);
+
+      // Several large items in one claim, between small ones.
+      const claimed = await queue.claim(r.id, g, { max: 5, staleBefore: at(50) }, at(110));
+      expect(ids(claimed)).toEqual([large.id, small.id, another.id]);
+      expect(claimed[0]?.payload).toEqual(payload);
+      expect(claimed[1]?.payload).toEqual({ mode: 'full', batchSize: 500 });
+      expect(claimed[2]?.payload).toEqual(another.payload);
+      // Replayed after a reconnect: read again from the pieces.
+      expect((await queue.claim(r.id, g, { max: 5, staleBefore: at(50) }, at(111)))[0]?.payload).toEqual(payload);
+
+      expect(await queue.get(large.id)).toEqual({ ...large, status: 'delivered', relayId: r.id, attempts: 1, updatedAt: at(110) });
+      expect(await queue.findUnappliedByKey(connectorId, key)).toMatchObject({ id: large.id, payload });
+    });
+
+    it('writes a result of megabytes with the completion only, and reads it back intact', async () => {
+      const g = group();
+      const r = await relay(g, at(100));
+      const other = await relay(g, at(100));
+      const key = randomUUID().replace(/-/g, '');
+      const work = await queue.enqueue(item(g, { kind: 'export', workKey: key, payload: { changes: [] } }), at(10));
+      await queue.claim(r.id, g, { max: 1, staleBefore: at(50) }, at(110));
+      const result = largeExportResult();
+      const text = JSON.stringify(result);
+      expect(text.length).toBeGreaterThan(1_000_000);
+
+      // Refused results leave no pieces behind.
+      expect(await queue.complete(work.id, other.id, 1, 'done', result, at(120))).toBe('not-yours');
+      expect(await queue.complete(work.id, r.id, 2, 'done', result, at(120))).toBe('closed');
+      expect(await pieces(work.id)).toBe(0);
+      expect(await queue.get(work.id)).toMatchObject({ status: 'delivered', result: null });
+
+      expect(await queue.complete(work.id, r.id, 1, 'done', result, at(121))).toBe('completed');
+      const count = Math.ceil(text.length / BATCH_PART_LENGTH);
+      expect(await pieces(work.id, 'result')).toBe(count);
+      expect(JSON.parse((await rawColumns(work.id)).result ?? 'null')).toEqual({ $parts: count });
+      // The same delivery's result again changes nothing.
+      expect(await queue.complete(work.id, r.id, 1, 'done', result, at(122))).toBe('duplicate');
+      expect(await pieces(work.id)).toBe(count);
+
+      expect(await queue.get(work.id)).toMatchObject({ status: 'done', payload: { changes: [] }, result, updatedAt: at(121) });
+      expect((await queue.findUnappliedByKey(connectorId, key))?.result).toEqual(result);
+    });
+
+    it('keeps payloads and results up to the inline length in their columns', async () => {
+      const g = group();
+      const r = await relay(g, at(100));
+      const payload: JsonObject = { changes: [{ id: 'c1', value: 'Ünïcödé 😀' }] };
+      const filler = { changes: [] as string[], pad: '' };
+      filler.pad = 'é'.repeat(INLINE_JSON_LENGTH - JSON.stringify(filler).length);
+      expect(JSON.stringify(filler)).toHaveLength(INLINE_JSON_LENGTH);
+      const small = await queue.enqueue(item(g, { kind: 'export', workKey: randomUUID(), payload }), at(10));
+      const atLimit = await queue.enqueue(item(g, { kind: 'export', workKey: randomUUID(), payload: filler }), at(11));
+      // A caller's value shaped like the marker is kept in pieces, so it is never mistaken for one.
+      const lookalike = await queue.enqueue(item(g, { kind: 'test-connection', payload: { $parts: 2 } }), at(12));
+
+      expect((await rawColumns(small.id)).payload).toBe(JSON.stringify(payload));
+      expect((await rawColumns(atLimit.id)).payload).toBe(JSON.stringify(filler));
+      expect(await pieces(small.id)).toBe(0);
+      expect(await pieces(atLimit.id)).toBe(0);
+      expect(await pieces(lookalike.id, 'payload')).toBe(1);
+
+      const claimed = await queue.claim(r.id, g, { max: 5, staleBefore: at(50) }, at(110));
+      expect(claimed.map((view) => view.payload)).toEqual([payload, filler, { $parts: 2 }]);
+      const result = { export: { results: [{ id: 'c1', outcome: 'applied' }] } };
+      expect(await queue.complete(small.id, r.id, 1, 'done', result, at(120))).toBe('completed');
+      expect((await rawColumns(small.id)).result).toBe(JSON.stringify(result));
+      expect(await pieces(small.id)).toBe(0);
+      expect(await queue.get(small.id)).toMatchObject({ payload, result });
+      expect(await queue.get(lookalike.id)).toMatchObject({ payload: { $parts: 2 } });
+    });
+  });
+
   describe('finding the item of a run or an export batch', () => {
     it('finds the newest unexpired import of a run that is not fully applied', async () => {
       const g = group();
@@ -404,30 +532,39 @@ describe.each(TEST_DIALECTS)('relay work queue on %s', (dialect) => {
   });
 
   describe('purge', () => {
+    // Purge works on the whole table: this test's items live a year before every other test's, so a cut-off finds only them.
+    const early = (seconds: number) => at(seconds - 365 * 24 * HOUR);
+
     it('deletes items closed before the cut-off with their staged batches and pieces, and never an open one', async () => {
       const g = group();
       const r = await relay(g, at(100));
-      const done = await queue.enqueue(item(g), at(10));
-      const open = await queue.enqueue(item(g), at(11));
-      const expired = await queue.enqueue(item(g, { deadlineAt: at(150) }), at(12));
-      const recent = await queue.enqueue(item(g, { kind: 'test-connection', payload: {} }), at(13));
-      await queue.claim(r.id, g, { max: 2, staleBefore: at(50) }, at(110));
-      await queue.stageImportBatch(done.id, r.id, 1, { seq: 1, payload: { changes: ['x'.repeat(25_000)] }, isLast: true }, at(111));
-      expect(await queue.complete(done.id, r.id, 1, 'done', {}, at(112))).toBe('completed');
-      await queue.expireOverdue(at(200));
-      expect(await queue.claim(r.id, g, { max: 5, staleBefore: at(50) }, at(300))).toEqual(expect.arrayContaining([expect.objectContaining({ id: recent.id })]));
-      expect(await queue.complete(recent.id, r.id, 1, 'done', {}, at(3_000))).toBe('completed');
+      const done = await queue.enqueue(item(g), early(10));
+      const open = await queue.enqueue(item(g), early(11));
+      const expired = await queue.enqueue(item(g, { deadlineAt: early(150) }), early(12));
+      const recent = await queue.enqueue(item(g, { kind: 'test-connection', payload: {} }), early(13));
+      const large = await queue.enqueue(item(g, { kind: 'export', workKey: randomUUID(), payload: largeExportPayload() }), early(14));
+      await queue.claim(r.id, g, { max: 2, staleBefore: early(50) }, early(110));
+      await queue.stageImportBatch(done.id, r.id, 1, { seq: 1, payload: { changes: ['x'.repeat(25_000)] }, isLast: true }, early(111));
+      expect(await queue.complete(done.id, r.id, 1, 'done', {}, early(112))).toBe('completed');
+      await queue.expireOverdue(early(200));
+      expect(ids(await queue.claim(r.id, g, { max: 5, staleBefore: early(50) }, early(300)))).toEqual(expect.arrayContaining([recent.id, large.id]));
+      expect(await queue.complete(large.id, r.id, 1, 'done', largeExportResult(), early(301))).toBe('completed');
+      expect(await pieces(large.id, 'payload')).toBeGreaterThan(0);
+      expect(await pieces(large.id, 'result')).toBeGreaterThan(0);
+      expect(await queue.complete(recent.id, r.id, 1, 'done', {}, early(3_000))).toBe('completed');
 
-      expect(await queue.purgeClosed(at(1_000))).toBe(2);
+      expect(await queue.purgeClosed(early(1_000))).toBe(3);
       expect(await queue.get(done.id)).toBeNull();
       expect(await queue.get(expired.id)).toBeNull();
+      expect(await queue.get(large.id)).toBeNull();
       expect(await dataSource.getRepository(RelayBatchPartEntity).countBy({ workItemId: done.id })).toBe(0);
       expect(await dataSource.getRepository(RelayResultBatchEntity).countBy({ workItemId: done.id })).toBe(0);
+      expect(await pieces(large.id)).toBe(0);
       // Open work stays whatever its age; a recently closed item stays until it is old enough.
       expect(await queue.get(open.id)).toMatchObject({ status: 'delivered' });
       expect(await queue.get(recent.id)).toMatchObject({ status: 'done' });
-      expect(await queue.purgeClosed(at(1_000))).toBe(0);
-      expect(await queue.purgeClosed(at(3_001), 1)).toBe(1);
+      expect(await queue.purgeClosed(early(1_000))).toBe(0);
+      expect(await queue.purgeClosed(early(3_001), 1)).toBe(1);
       expect(await queue.get(recent.id)).toBeNull();
     });
   });

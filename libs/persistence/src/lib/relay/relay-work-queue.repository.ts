@@ -6,6 +6,7 @@ import { insertRows } from '../data-source/bulk-insert';
 import { chunked, isUniqueViolation, rowsPerStatement } from '../data-source/dialect';
 import type { JsonObject } from '../entities/column-types';
 import { RelayBatchPartEntity } from '../entities/relay-batch-part.entity';
+import { RelayItemPartEntity, type RelayItemPartField } from '../entities/relay-item-part.entity';
 import { RelayResultBatchEntity } from '../entities/relay-result-batch.entity';
 import { RelayWorkItemEntity } from '../entities/relay-work-item.entity';
 import { RelayEntity } from '../entities/relay.entity';
@@ -76,6 +77,17 @@ export const BATCH_PART_LENGTH = 10_000;
 const PARTS_PER_STATEMENT = 64;
 
 /**
+ * UTF-16 units of JSON text a work item keeps in its own payload or result
+ * column; longer text goes to `IM_RelayItemParts`. A unit of JSON text takes
+ * at most 3 bytes in UTF-8 (JSON.stringify escapes lone surrogates), so
+ * 48,000 bytes at most: well inside a MariaDB/MySQL TEXT column (64 KiB).
+ */
+export const INLINE_JSON_LENGTH = 16_000;
+
+/** The key of what a payload or result column holds when its value is kept in pieces: `{"$parts": <count>}`. */
+const PARTS_KEY = '$parts';
+
+/**
  * `IM_RelayWorkItems` and the import batches relays stream back for them.
  *
  * **Lifecycle.** queued → delivered (a relay claimed it: `relayId` set,
@@ -94,11 +106,18 @@ const PARTS_PER_STATEMENT = 64;
  * seq) and applied by the engine in its batch transaction, which marks them
  * applied exactly once. The batch content is kept in pieces
  * (`IM_RelayBatchParts`) until it is applied.
+ *
+ * **Payloads and results** of any size: JSON text up to
+ * {@link INLINE_JSON_LENGTH} stays in the item's column, longer text is kept
+ * in pieces (`IM_RelayItemParts`, written in the transaction that writes the
+ * column, deleted with the item) and the column holds `{"$parts": <count>}`.
+ * Callers only ever see the whole value.
  */
 export class RelayWorkQueueRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   async enqueue(input: NewRelayWorkItem, now: Date): Promise<RelayWorkItemView> {
+    const payload = storedJson(input.payload);
     const row: RelayWorkItemEntity = {
       id: randomUUID(),
       relayGroup: input.relayGroup,
@@ -106,7 +125,7 @@ export class RelayWorkQueueRepository {
       runId: input.runId,
       workKey: input.workKey,
       kind: input.kind,
-      payload: input.payload,
+      payload: payload.column,
       status: 'queued',
       relayId: null,
       attempts: 0,
@@ -116,13 +135,18 @@ export class RelayWorkQueueRepository {
       createdAt: now,
       updatedAt: now,
     };
-    await this.dataSource.getRepository(RelayWorkItemEntity).insert({ ...row });
-    return toView(row);
+    await this.dataSource.transaction(async (manager) => {
+      await manager.getRepository(RelayWorkItemEntity).insert({ ...row });
+      await insertItemParts(manager, row.id, 'payload', payload.parts);
+    });
+    return toView({ ...row, payload: input.payload });
   }
 
   async get(itemId: string): Promise<RelayWorkItemView | null> {
-    const row = await withTransientRetry('relay work get', () => this.dataSource.getRepository(RelayWorkItemEntity).findOneBy({ id: itemId }));
-    return row ? toView(row) : null;
+    return withTransientRetry('relay work get', async () => {
+      const manager = this.dataSource.manager;
+      return viewOf(manager, await manager.getRepository(RelayWorkItemEntity).findOneBy({ id: itemId }));
+    });
   }
 
   /**
@@ -151,8 +175,7 @@ export class RelayWorkQueueRepository {
         .getQuery();
       query.andWhere(`NOT EXISTS ${applied}`, { yes: true });
     }
-    const row = await withTransientRetry('relay work find for run', () => query.getOne());
-    return row ? toView(row) : null;
+    return withTransientRetry('relay work find for run', async () => viewOf(this.dataSource.manager, await query.getOne()));
   }
 
   /**
@@ -162,13 +185,14 @@ export class RelayWorkQueueRepository {
    * sending the changes twice.
    */
   async findUnappliedByKey(connectorId: string, workKey: string): Promise<RelayWorkItemView | null> {
-    const row = await withTransientRetry('relay work find by key', () =>
-      this.dataSource.getRepository(RelayWorkItemEntity).findOne({
+    return withTransientRetry('relay work find by key', async () => {
+      const manager = this.dataSource.manager;
+      const row = await manager.getRepository(RelayWorkItemEntity).findOne({
         where: { connectorId, workKey, kind: 'export', resultAppliedAt: IsNull(), status: Not(In(['failed', 'expired'])) },
         order: { createdAt: 'DESC', id: 'DESC' },
-      }),
-    );
-    return row ? toView(row) : null;
+      });
+      return viewOf(manager, row);
+    });
   }
 
   /**
@@ -204,7 +228,7 @@ export class RelayWorkQueueRepository {
           take: options.max,
         });
         const room = options.max - replay.length;
-        if (room <= 0) return replay.map(toView);
+        if (room <= 0) return viewsOf(manager, replay);
 
         const candidates = await this.claimable(manager, relayGroup, options.staleBefore, now)
           .andWhere('(i.relayId IS NULL OR i.relayId <> :relayId)', { relayId })
@@ -212,7 +236,7 @@ export class RelayWorkQueueRepository {
           .addOrderBy('i.id', 'ASC')
           .limit(room)
           .getMany();
-        if (candidates.length === 0) return replay.map(toView);
+        if (candidates.length === 0) return viewsOf(manager, replay);
 
         const update = items.createQueryBuilder().update();
         const e = (name: string) => update.escape(name);
@@ -239,7 +263,7 @@ export class RelayWorkQueueRepository {
           const row = after.get(item.id);
           return row && row.attempts === item.attempts + 1 && row.status === 'delivered' ? [row] : [];
         });
-        return [...replay, ...claimed].map(toView);
+        return viewsOf(manager, [...replay, ...claimed]);
       }),
     );
   }
@@ -342,19 +366,28 @@ export class RelayWorkQueueRepository {
    * The relay's end of an item: done or failed with its result, when
    * `relayId` holds it at `attempt` and its deadline has not passed.
    * `duplicate` when that same delivery already ended it (the relay sent its
-   * result again after a lost acknowledgement); nothing changes then.
+   * result again after a lost acknowledgement); nothing changes then. A
+   * result kept in pieces is written in the transaction of the status change,
+   * so a refused result leaves nothing behind.
    */
   async complete(itemId: string, relayId: string, attempt: number, status: 'done' | 'failed', result: JsonObject, now: Date): Promise<'completed' | 'duplicate' | 'not-yours' | 'closed'> {
     const items = this.dataSource.getRepository(RelayWorkItemEntity);
-    const update = await withTransientRetry('relay work complete', () =>
-      items
-        .createQueryBuilder()
-        .update()
-        .set({ status, result, updatedAt: now })
-        .where({ id: itemId, relayId, attempts: attempt, status: In(HELD), deadlineAt: MoreThan(now) })
-        .execute(),
+    const stored = storedJson(result);
+    const completed = await withTransientRetry('relay work complete', () =>
+      this.dataSource.transaction(async (manager) => {
+        const update = await manager
+          .getRepository(RelayWorkItemEntity)
+          .createQueryBuilder()
+          .update()
+          .set({ status, result: stored.column, updatedAt: now })
+          .where({ id: itemId, relayId, attempts: attempt, status: In(HELD), deadlineAt: MoreThan(now) })
+          .execute();
+        if ((update.affected ?? 0) !== 1) return false;
+        await insertItemParts(manager, itemId, 'result', stored.parts);
+        return true;
+      }),
     );
-    if ((update.affected ?? 0) === 1) return 'completed';
+    if (completed) return 'completed';
     const item = await withTransientRetry('relay work get', () => items.findOneBy({ id: itemId }));
     if (!item || item.relayId !== relayId) return 'not-yours';
     if (item.attempts === attempt && FINISHED.includes(item.status)) return 'duplicate';
@@ -389,8 +422,8 @@ export class RelayWorkQueueRepository {
 
   /**
    * Deletes up to `limit` items that closed (done, failed, expired) before
-   * `closedBefore`, their staged batches and pieces with them (the foreign
-   * keys cascade). Bounded, so a large backlog is worked off over several
+   * `closedBefore`, their staged batches and all pieces with them (the
+   * foreign keys cascade). Bounded, so a large backlog is worked off over several
    * calls instead of in one long transaction. Returns how many it deleted.
    */
   async purgeClosed(closedBefore: Date, limit = 500): Promise<number> {
@@ -489,10 +522,91 @@ async function lockHeldItem(manager: EntityManager, itemId: string, relayId: str
 
 /** The JSON text of `value` in pieces of at most BATCH_PART_LENGTH units; a surrogate pair may be cut, each piece is stored JSON-quoted. */
 export function splitJson(value: JsonObject): string[] {
-  const text = JSON.stringify(value);
+  return splitText(JSON.stringify(value));
+}
+
+function splitText(text: string): string[] {
   const parts: string[] = [];
   for (let start = 0; start < text.length; start += BATCH_PART_LENGTH) parts.push(text.slice(start, start + BATCH_PART_LENGTH));
   return parts.length > 0 ? parts : [text];
+}
+
+/** A payload or result as its column holds it, and the pieces it is kept in (none when it fits the column). */
+interface StoredJson {
+  column: JsonObject;
+  parts: string[];
+}
+
+/**
+ * How `value` is stored: in the column when its JSON text is short, else in
+ * pieces. A value that looks like the marker itself always goes to pieces,
+ * so a marker in a column is never a caller's value.
+ */
+function storedJson(value: JsonObject): StoredJson {
+  const text = JSON.stringify(value);
+  if (text.length <= INLINE_JSON_LENGTH && partsCount(value) === null) return { column: value, parts: [] };
+  const parts = splitText(text);
+  return { column: { [PARTS_KEY]: parts.length }, parts };
+}
+
+/** The piece count when `value` is the marker of a value kept in pieces; null otherwise. */
+function partsCount(value: JsonObject | null): number | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  const keys = Object.keys(value);
+  const count = value[PARTS_KEY];
+  return keys.length === 1 && typeof count === 'number' && Number.isInteger(count) ? count : null;
+}
+
+/** Inside the transaction that writes the item's column: its pieces, in a few multi-row statements. */
+async function insertItemParts(manager: EntityManager, workItemId: string, field: RelayItemPartField, parts: string[]): Promise<void> {
+  const rows = parts.map((content, part): RelayItemPartEntity => ({ workItemId, field, part, content }));
+  for (const chunk of chunked(rows, rowsPerStatement(manager, 4, 0, PARTS_PER_STATEMENT))) await insertRows(manager, RelayItemPartEntity, chunk);
+}
+
+async function viewOf(manager: EntityManager, row: RelayWorkItemEntity | null): Promise<RelayWorkItemView | null> {
+  if (!row) return null;
+  const [view] = await viewsOf(manager, [row]);
+  return view ?? null;
+}
+
+/**
+ * The views of `rows`, payloads and results kept in pieces assembled: the
+ * pieces of all such items in one query per chunk of items. An item deleted
+ * (purged) between reading its row and its pieces is left out, as if it had
+ * been read after the delete; pieces missing from an item that is still there
+ * are a fault and throw.
+ */
+async function viewsOf(manager: EntityManager, rows: RelayWorkItemEntity[]): Promise<RelayWorkItemView[]> {
+  const pieced = rows.filter((row) => partsCount(row.payload) !== null || partsCount(row.result) !== null).map((row) => row.id);
+  if (pieced.length === 0) return rows.map(toView);
+  const pieces = new Map<string, string[]>();
+  for (const chunk of chunked(pieced, rowsPerStatement(manager, 1, 8))) {
+    for (const piece of await manager.getRepository(RelayItemPartEntity).findBy({ workItemId: In(chunk) })) {
+      const key = `${piece.workItemId}/${piece.field}`;
+      const list = pieces.get(key) ?? [];
+      list[piece.part] = piece.content;
+      pieces.set(key, list);
+    }
+  }
+  const incomplete = new Set<string>();
+  const assemble = (row: RelayWorkItemEntity, field: RelayItemPartField): JsonObject | null => {
+    const value = row[field];
+    const count = partsCount(value);
+    if (count === null) return value;
+    const list = pieces.get(`${row.id}/${field}`) ?? [];
+    const text = Array.from({ length: count }, (_, part) => list[part]);
+    if (list.length !== count || text.some((piece) => piece === undefined)) {
+      incomplete.add(row.id);
+      return null;
+    }
+    return JSON.parse(text.join('')) as JsonObject;
+  };
+  const views = rows.map((row) => ({ ...toView(row), payload: assemble(row, 'payload') as JsonObject, result: assemble(row, 'result') }));
+  if (incomplete.size > 0) {
+    const remaining = await manager.getRepository(RelayWorkItemEntity).find({ select: { id: true }, where: { id: In([...incomplete]) } });
+    if (remaining.length > 0) throw new Error(`relay work item ${remaining.map((row) => row.id).join(', ')}: pieces of its payload or result are missing`);
+  }
+  return views.filter((view) => !incomplete.has(view.id));
 }
 
 function toView(row: RelayWorkItemEntity): RelayWorkItemView {

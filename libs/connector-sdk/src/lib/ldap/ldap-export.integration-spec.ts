@@ -3,10 +3,13 @@
  * retries, per-object failures with their codes, values that must never
  * widen a search or split a DN, and connections the server drops.
  */
+import { Client } from 'ldapts';
 import type { Connector, ExportChange, ExportResult } from '../connector';
 import type { LdapConnectorRawConfig } from './ldap-config';
 import { ldapConnectorFactory } from './ldap-connector';
 import { dnKey, escapeDnValue } from './ldap-dn';
+import { PostReadControl } from './ldap-post-read';
+import { LdapSession } from './ldap-session';
 import { ADMIN_SECRET_REF, DroppingProxy, TEST_LDAP, testContext, TestOu } from './support/test-directory';
 
 let ou: TestOu;
@@ -49,6 +52,35 @@ async function lastLoggedModify(dn: string): Promise<string[]> {
   const latest = searchEntries.sort((a, b) => String(b['reqStart']).localeCompare(String(a['reqStart'])))[0];
   const mods = latest?.['reqMod'] ?? [];
   return (Array.isArray(mods) ? mods : [mods]).map(String);
+}
+
+const OPERATIONS = ['add', 'modify', 'del', 'modifyDN', 'search', 'compare'] as const;
+type Operation = (typeof OPERATIONS)[number];
+
+/** Counts the requests every ldapts client sends from now on (the connector's and the test's own: keep the test's out of the window). */
+function countRequests(): { counts(): Record<Operation, number>; total(): number } {
+  const spies = OPERATIONS.map((name) => [name, jest.spyOn(Client.prototype, name)] as const);
+  const counts = () => Object.fromEntries(spies.map(([name, spy]) => [name, spy.mock.calls.length])) as Record<Operation, number>;
+  return { counts, total: () => Object.values(counts()).reduce((a, b) => a + b, 0) };
+}
+
+/** Makes the connector's sessions see a root DSE without the post-read control, as on a server that lacks it. */
+function withoutPostRead(): void {
+  const rootDse = LdapSession.prototype.rootDse;
+  jest.spyOn(LdapSession.prototype, 'rootDse').mockImplementation(async function (this: LdapSession) {
+    const root = await rootDse.call(this);
+    return { ...root, supportedControl: root.supportedControl.filter((oid) => oid !== PostReadControl.type) };
+  });
+}
+
+/** The writes slapd logged below `base`, oldest first, as `type dn`. */
+async function loggedWrites(base: string): Promise<string[]> {
+  const { searchEntries } = await ou.admin.search('cn=accesslog', {
+    scope: 'one',
+    filter: `(&(reqDN:dnSubtreeMatch:=${base})(|(reqType=add)(reqType=modify)(reqType=delete)(reqType=modrdn)))`,
+    attributes: ['reqStart', 'reqType', 'reqDN'],
+  });
+  return searchEntries.sort((a, b) => String(a['reqStart']).localeCompare(String(b['reqStart']))).map((e) => `${String(e['reqType'])} ${dnKey(String(e['reqDN']))}`);
 }
 
 beforeEach(async () => {
@@ -208,6 +240,134 @@ describe('updates, deletes and renames', () => {
     const other = await addPerson('oli');
     const result = await exportOne(change({ kind: 'rename', objectType: 'person', anchor, dn, newDn: other.dn }));
     expect(result.error).toMatchObject({ code: 'OBJECT_ALREADY_EXISTS' });
+  });
+});
+
+describe('round trips', () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('resolves a batch of updates, deletes and renames by anchor in the given order, one anchor missing and one duplicated', async () => {
+    // employeeNumber as anchor: unlike entryUUID, two entries can carry the same one.
+    const workers = connectorFor({
+      delta: { mode: 'modifyTimestamp' },
+      objectTypes: [
+        { name: 'person', baseDns: [ou.dn], objectClasses: ['inetOrgPerson'], attributes: ['uid', 'cn', 'sn', 'description'] },
+        { name: 'worker', baseDns: [ou.dn], objectClasses: ['inetOrgPerson'], anchorAttribute: 'employeeNumber', attributes: ['uid', 'cn', 'sn', 'employeeNumber', 'description'] },
+      ],
+    });
+    try {
+      const w = Object.fromEntries(await Promise.all(['w1', 'w2', 'w3', 'w4'].map(async (uid, i) => [uid, await addPerson(uid, { employeeNumber: `E${i + 1}` })] as const)));
+      await addPerson('dup-a', { employeeNumber: 'E-dup' });
+      await addPerson('dup-b', { employeeNumber: 'E-dup' });
+      await ou.admin.modifyDN(w.w4.dn, `uid=w4,${ou.alumni}`);
+      const before = (await loggedWrites(ou.dn)).length;
+      const renamed = `uid=w2b,${ou.alumni}`;
+      const worker = (kind: ExportChange['kind'], anchor: string, fields: Partial<ExportChange> = {}) => change({ kind, objectType: 'worker', anchor, ...fields });
+      const batch = [
+        worker('update', 'E1', { attributes: replace({ description: ['first'] }) }),
+        worker('rename', 'E2', { dn: w.w2.dn, newDn: renamed }),
+        worker('update', 'E2', { dn: w.w2.dn, attributes: replace({ description: ['after the rename'] }) }),
+        worker('update', 'E-missing', { attributes: replace({ description: ['x'] }) }),
+        worker('delete', 'E-dup'),
+        worker('delete', 'E3'),
+        worker('update', 'E3', { attributes: replace({ description: ['too late'] }) }),
+        worker('delete', 'E-missing'),
+        worker('rename', 'E-missing', { newDn: `uid=nobody,${ou.alumni}` }),
+        change({ kind: 'update', objectType: 'person', anchor: w.w4.anchor, dn: w.w4.dn, attributes: replace({ description: ['moved out of band'] }) }),
+        worker('update', 'E1', { attributes: replace({ description: ['second'] }) }),
+      ];
+      await workers.schema();
+      const requests = countRequests();
+      const results = await workers.export(batch);
+      const counts = requests.counts();
+      jest.restoreAllMocks();
+      expect(results.map((r) => r.id)).toEqual(batch.map((c) => c.id));
+      // The root DSE and one lookup per object type; the rename's new DN is carried to the later update of the same entry.
+      expect(counts).toMatchObject({ search: 3, modify: 4, modifyDN: 1, del: 1 });
+      expect(results.map((r) => r.outcome)).toEqual(['applied', 'applied', 'applied', 'failed', 'failed', 'applied', 'failed', 'already-applied', 'failed', 'applied', 'applied']);
+      expect(results[3].error).toMatchObject({ code: 'OBJECT_NOT_FOUND' });
+      expect(results[4].error).toMatchObject({ code: 'OBJECT_DUPLICATE_ANCHOR', message: expect.stringContaining('2 entries carry employeeNumber E-dup') });
+      expect(results[6].error).toMatchObject({ code: 'OBJECT_NOT_FOUND' });
+      expect(results[8].error).toMatchObject({ code: 'OBJECT_NOT_FOUND' });
+      expect(await values(w.w1.dn, 'description')).toEqual(['second']);
+      expect(await values(renamed, 'description')).toEqual(['after the rename']);
+      expect(await values(`uid=w4,${ou.alumni}`, 'description')).toEqual(['moved out of band']);
+      expect(await ou.dnOf(w.w3.anchor)).toBeUndefined();
+      expect((await ou.admin.search(ou.people, { scope: 'one', filter: '(employeeNumber=E-dup)', attributes: ['1.1'] })).searchEntries).toHaveLength(2);
+      expect((await loggedWrites(ou.dn)).slice(before)).toEqual(
+        [`modify ${w.w1.dn}`, `modrdn ${w.w2.dn}`, `modify ${renamed}`, `delete ${w.w3.dn}`, `modify uid=w4,${ou.alumni}`, `modify ${w.w1.dn}`].map((entry) => {
+          const [type, dn] = entry.split(/ (.*)/);
+          return `${type} ${dnKey(dn)}`;
+        }),
+      );
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it.each([
+    ['with the add (post-read control)', false],
+    ['by one search per parent after the adds', true],
+  ])('gives each add of a batch its own entryUUID, read %s', async (_how, lackingPostRead) => {
+    if (lackingPostRead) withoutPostRead();
+    const dns = [
+      `uid=n1,${ou.people}`,
+      `uid=n2,${ou.people}`,
+      `cn=Multi+uid=n3,${ou.people}`,
+      `uid=n4,${ou.alumni}`,
+      `cn=${escapeDnValue('Smith, Ann + "Co" #2 <x>; a=b\\')},${ou.alumni}`,
+      `uid=${escapeDnValue(' n6 ')},${ou.alumni}`,
+    ];
+    await connector.schema();
+    const requests = countRequests();
+    const results = await connector.export(dns.map((dn, i) => change({ kind: 'add', objectType: 'person', dn, attributes: replace({ cn: [i === 2 ? 'Multi' : `N ${i}`], sn: ['Example'] }) })));
+    const counts = requests.counts();
+    jest.restoreAllMocks();
+    expect(results.map((r) => r.outcome)).toEqual(dns.map(() => 'applied'));
+    for (const [i, dn] of dns.entries()) expect(results[i].anchor).toBe(await ou.uuidOf(dn));
+    expect(new Set(results.map((r) => r.anchor)).size).toBe(dns.length);
+    expect(counts.add).toBe(dns.length);
+    // The root DSE, then nothing (post-read) or one search per parent DN.
+    expect(counts.search).toBeLessThanOrEqual(lackingPostRead ? 3 : 1);
+  });
+
+  it('sends one request per object plus a few searches for 100 adds and 100 updates', async () => {
+    await connector.schema();
+    const dns = Array.from({ length: 100 }, (_, i) => `uid=r${i},${i % 2 ? ou.people : ou.alumni}`);
+    const requests = countRequests();
+    const added = await connector.export(dns.map((dn, i) => change({ kind: 'add', objectType: 'person', dn, attributes: replace({ cn: [`R ${i}`], sn: ['Example'] }) })));
+    const afterAdds = requests.counts();
+    const updated = await connector.export(
+      added.map((r, i) => change({ kind: 'update', objectType: 'person', anchor: r.anchor, dn: dns[i], attributes: replace({ description: [`updated ${i}`] }) })),
+    );
+    const counts = requests.counts();
+    jest.restoreAllMocks();
+    expect(added.every((r) => r.outcome === 'applied' && r.anchor)).toBe(true);
+    expect(updated.every((r) => r.outcome === 'applied')).toBe(true);
+    expect(afterAdds).toMatchObject({ add: 100, modify: 0 });
+    expect(afterAdds.search).toBeLessThanOrEqual(1);
+    expect(counts).toMatchObject({ add: 100, modify: 100, del: 0, modifyDN: 0, compare: 0 });
+    expect(counts.search - afterAdds.search).toBeLessThanOrEqual(2);
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(200 + 3);
+    expect(await values(dns[99], 'description')).toEqual(['updated 99']);
+  });
+
+  it('looks an anchor up again when its entry moved between the batch\'s lookup and the write', async () => {
+    const { dn, anchor } = await addPerson('sly');
+    const other = await addPerson('tom');
+    const modify = Client.prototype.modify;
+    jest.spyOn(Client.prototype, 'modify').mockImplementationOnce(async function (this: Client, ...args: Parameters<Client['modify']>) {
+      await ou.admin.modifyDN(dn, `uid=sly,${ou.alumni}`);
+      return modify.apply(this, args);
+    });
+    const results = await connector.export([
+      change({ kind: 'update', objectType: 'person', anchor: other.anchor, attributes: replace({ description: ['first'] }) }),
+      change({ kind: 'delete', objectType: 'person', anchor, dn }),
+    ]);
+    expect(results.map((r) => r.outcome)).toEqual(['applied', 'applied']);
+    expect(await ou.dnOf(anchor)).toBeUndefined();
   });
 });
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // npm run bench [-- options]: makes sure the services are up (PostgreSQL, the
 // test slapd; tools/dev-services/services.sh is idempotent), builds what the
-// benchmark runs — the Sync Engine, the Admin API and the benchmark itself —
-// and runs it. `--skip-services` and `--skip-build` leave those steps out;
+// benchmark runs — the Sync Engine, the Admin API, the relay agent and the
+// benchmark itself — and runs it. `--skip-services` and `--skip-build` leave those steps out;
 // every other option goes to the benchmark (`npm run bench -- --help`).
 import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
@@ -27,6 +27,6 @@ function step(name, command, commandArgs) {
 }
 
 if (!help && !args.includes('--skip-services')) step('services', 'bash', [join(root, 'tools/dev-services/services.sh')]);
-if (!help && !args.includes('--skip-build')) step('build', 'npx', ['nx', 'run-many', '-t', 'build', '-p', 'sync-engine', 'admin-api', 'bench', '--output-style=static']);
+if (!help && !args.includes('--skip-build')) step('build', 'npx', ['nx', 'run-many', '-t', 'build', '-p', 'sync-engine', 'admin-api', 'relay-agent', 'bench', '--output-style=static']);
 const run = spawnSync(process.execPath, [join(root, 'dist/tools/bench/main.js'), ...benchArgs], { cwd: root, env, stdio: 'inherit' });
 process.exit(run.status ?? 1);

@@ -16,6 +16,8 @@ export interface BenchProfile {
   series: { people: number[]; fixedChanges: number; fixedPeople: number; changes: number[]; largeGroupMembers: number; runs: number };
   /** W4: adds of `people` people and `groups` groups (one of `largeGroupMembers` members), then a modify of each person. */
   export: { people: number; groups: number; largeGroupMembers: number };
+  /** W5: each relay round trip, and its limit, with each of `inFlight` operations outstanding, for `seconds` per run. */
+  relayRoundTrip: { inFlight: number[]; seconds: number };
   /** W6: each route under load for `seconds`, over `connections`, `runs` times after the warm-up. */
   adminReads: { seconds: number; connections: number; runs: number };
   /** Workloads measured on the first dialect only: they depend little on the engine's database. */
@@ -26,7 +28,8 @@ export interface BenchProfile {
  * `npm run bench`: small enough for under ten minutes on two cores, still a warm-up and five
  * measured runs of the main workloads (W1, W3, W4). The series use three measured deltas per
  * point (a slope needs points more than repetitions), the Admin API three one-second loads per
- * route; the LDAP export and the Admin API are measured on the first dialect only.
+ * route, the relay round trips 1.5 s per run and point; the LDAP export, the relay round trips
+ * and the Admin API are measured on the first dialect only.
  */
 export const QUICK: BenchProfile = {
   name: 'quick',
@@ -36,8 +39,9 @@ export const QUICK: BenchProfile = {
   fullCycle: { people: 4_000, groups: 400 },
   series: { people: [1_000, 2_000, 4_000], fixedChanges: 40, fixedPeople: 4_000, changes: [10, 40, 400], largeGroupMembers: 2_000, runs: 3 },
   export: { people: 200, groups: 10, largeGroupMembers: 60 },
+  relayRoundTrip: { inFlight: [1, 16, 256], seconds: 1.5 },
   adminReads: { seconds: 1, connections: 10, runs: 3 },
-  firstDialectOnly: ['W4', 'W6'],
+  firstDialectOnly: ['W4', 'W5', 'W6'],
 };
 
 /** `npm run bench -- --full`: the sizes of docs/benchmarks.md and of the issue's scaling series. */
@@ -49,6 +53,7 @@ export const FULL: BenchProfile = {
   fullCycle: { people: 100_000, groups: 10_000 },
   series: { people: [10_000, 30_000, 100_000], fixedChanges: 1_000, fixedPeople: 100_000, changes: [100, 1_000, 10_000], largeGroupMembers: 50_000, runs: 5 },
   export: { people: 10_000, groups: 100, largeGroupMembers: 3_000 },
+  relayRoundTrip: { inFlight: [1, 16, 256], seconds: 10 },
   adminReads: { seconds: 10, connections: 10, runs: 5 },
   firstDialectOnly: [],
 };

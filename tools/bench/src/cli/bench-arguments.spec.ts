@@ -18,6 +18,11 @@ describe('bench arguments', () => {
     });
   });
 
+  it('selects the relay round trips alone', () => {
+    expect(parseBenchArguments(['--only', 'W5', '--dialects', 'sqlite'])).toMatchObject({ workloads: ['W5'], dialects: ['sqlite'], full: false });
+    expect(parseBenchArguments(['--only=W5,W6,W5']).workloads).toEqual(['W5', 'W6']);
+  });
+
   it('refuses what it does not know instead of ignoring it', () => {
     expect(() => parseBenchArguments(['--ful'])).toThrow(BenchArgumentError);
     expect(() => parseBenchArguments(['--only', 'W9'])).toThrow('--only: unknown "W9"');

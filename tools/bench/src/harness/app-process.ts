@@ -3,7 +3,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, 
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 
-export type BuiltApp = 'sync-engine' | 'admin-api';
+export type BuiltApp = 'sync-engine' | 'admin-api' | 'relay-agent';
 
 /** A free loopback port. */
 export async function freePort(): Promise<number> {
@@ -18,6 +18,21 @@ export async function freePort(): Promise<number> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * An API key made the way an operator makes the first one
+ * (`node dist/apps/admin-api/main.js create-api-key <name> <role> <days>`) on the
+ * database of `env`; undefined for a build that cannot make one.
+ */
+export async function createApiKey(root: string, env: Record<string, string>, name: string, role: 'reader' | 'operator' | 'admin'): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(root, 'dist/apps/admin-api/main.js'), 'create-api-key', name, role, '1'], { cwd: root, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.on('error', () => resolve(undefined));
+    child.on('exit', (code) => resolve(code === 0 ? /^(im_\S+)$/m.exec(stdout)?.[1] : undefined));
+  });
+}
 
 /**
  * One built app (`dist/apps/<app>/main.js`) started as an operator starts it,

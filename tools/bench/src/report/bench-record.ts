@@ -2,15 +2,16 @@ import type { BenchDialect, WorkloadId } from '../cli/bench-arguments';
 
 /**
  * One line of results.jsonl: one run of one workload, by the engine or by
- * its limit (the same work done the fastest way the system allows), or a
- * workload that could not run and why.
+ * its limit (the same work done the fastest way the system allows), by a
+ * reference (a yardstick beside the limit that shows the share of one part,
+ * such as W5's canned HTTP round trip), or a workload that could not run and why.
  */
 export interface BenchRecord {
   workload: WorkloadId;
   /** What was measured within the workload (`full-import`, `delta-import N=30000 changes=1000`, `GET /health/ready`). */
   case: string;
   dialect: BenchDialect | 'none';
-  role: 'engine' | 'limit' | 'not-run';
+  role: 'engine' | 'limit' | 'reference' | 'not-run';
   /** How the limit was made (`sqlite: one transaction of prepared INSERTs`), or why a workload did not run. */
   method?: string;
   /** 0 is the warm-up, 1… the measured runs. */
@@ -28,7 +29,10 @@ export interface BenchRecord {
   /** The engine (or Admin API) process's peak resident set during the run, MiB. */
   peakRssMiB?: number;
   latencyMs?: { p50: number; p99: number };
-  /** Sizes the run was made at: people, groups, changes, connections. */
+  /**
+   * Sizes the run was made at: people, groups, changes, connections, operations in flight. `limitCase`: the case
+   * whose limit records are this case's limit, when one limit serves several cases (W5's echo).
+   */
   parameters?: Record<string, number | string>;
   /** Anything else worth keeping: per-connector seconds, the run's message. */
   detail?: Record<string, unknown>;

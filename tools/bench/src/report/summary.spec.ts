@@ -25,6 +25,31 @@ describe('benchmark summary', () => {
     expect(formatSummary(rows, [])).toContain('Not run:\n  W5 relay round trip: the relay protocol is not built');
   });
 
+  it('compares closed-loop cases with a limit measured once under a case of its own, and shows the limit and references as rows', () => {
+    const w5 = (fields: Partial<BenchRecord>): BenchRecord => run({ workload: 'W5', dialect: 'sqlite', seconds: 2, rateUnit: 'ops/s', ...fields });
+    const limitCase = 'echo, 16 in flight';
+    const records = [
+      ...[100, 80, 120].map((rate, i) => w5({ case: 'test, 16 in flight', run: i + 1, rate, objects: rate * 2, latencyMs: { p50: 100 + i, p99: 200 - i }, parameters: { inFlight: 16, limitCase } })),
+      w5({ case: 'test, 16 in flight', run: 0, warmup: true, rate: 1, objects: 2, parameters: { inFlight: 16, limitCase } }),
+      ...[1000, 900, 1100].map((rate, i) => w5({ case: 'http, 16 in flight', role: 'reference', run: i + 1, rate, objects: rate * 2, parameters: { inFlight: 16, limitCase } })),
+      ...[10_000, 9_000, 11_000].map((rate, i) => w5({ case: limitCase, role: 'limit', run: i + 1, rate, objects: rate * 2, latencyMs: { p50: 1, p99: 3 } })),
+    ];
+    const [test, http, echo] = summarize(records);
+    expect(test).toMatchObject({ runs: 3, engine: { medianRate: 100, minRate: 80, maxRate: 120, latencyMs: { p50: 101, p99: 199, minP50: 100, minP99: 198 } }, limit: { medianRate: 10_000 }, ratio: 100 });
+    expect(test.kind).toBeUndefined();
+    expect(http).toMatchObject({ kind: 'reference', runs: 3, engine: { medianRate: 1000 }, ratio: 10 });
+    expect(echo).toMatchObject({ kind: 'limit', runs: 3, engine: { medianRate: 10_000 } });
+    expect(echo.limit).toBeUndefined();
+    const table = formatSummary([test, http, echo], []);
+    expect(table).toContain('100 (min 80) ops/s');
+    expect(table).toContain('101/199 min 100/198 (limit 1/3)');
+    // Medians of an even count are shown to the hundredth, not with the float's noise.
+    const [even] = summarize([w5({ case: 'x', run: 1, rate: 1, latencyMs: { p50: 0.1, p99: 1.1 } }), w5({ case: 'x', run: 2, rate: 1, latencyMs: { p50: 0.2, p99: 1.3 } })]);
+    expect(formatSummary([even], [])).toContain('0.15/1.2 min 0.1/1.1');
+    expect(table).toContain('http, 16 in flight [reference]');
+    expect(table).toContain('echo, 16 in flight [limit]');
+  });
+
   it('fits the delta series against N and against the changes, and draws them', () => {
     const point = (people: number, changes: number, series: string, seconds: number) => run({ workload: 'W2', case: `N=${people} c=${changes}`, seconds, statements: changes, parameters: { people, changes, series } });
     const records = [point(1000, 10, 'people', 1), point(4000, 10, 'people', 1), point(16000, 10, 'people+changes', 1), point(16000, 100, 'changes', 10), point(16000, 1000, 'changes', 100)];

@@ -1,33 +1,53 @@
 import type { BenchRecord } from './bench-record';
 import { fitLogLog, maximum, median, minimum, type PowerLawFit } from './statistics';
 
+/** Median of the measured runs' p50 and p99, and the lowest of each. */
+export interface LatencySummary {
+  p50: number;
+  p99: number;
+  minP50: number;
+  minP99: number;
+}
+
 /** One row of the printed table: a workload case on one dialect, engine beside its limit. */
 export interface SummaryRow {
   workload: string;
   case: string;
   dialect: string;
+  /** Whose figures `engine` holds when they are not the engine's: a case measured only as a limit (W5's echo) or as a reference. */
+  kind?: 'limit' | 'reference';
   runs: number;
   objects: number;
-  engine: { medianSeconds: number; minSeconds: number; medianRate: number; rateUnit: string; statementsPerObject?: number; peakRssMiB?: number; latencyMs?: { p50: number; p99: number } };
-  limit?: { medianSeconds: number; minSeconds: number; medianRate: number; latencyMs?: { p50: number; p99: number } };
-  /** Engine median time over limit median time for the same work (for req/s: limit rate over engine rate): how many times slower than the limit. */
+  engine: { medianSeconds: number; minSeconds: number; medianRate: number; minRate: number; maxRate: number; rateUnit: string; statementsPerObject?: number; peakRssMiB?: number; latencyMs?: LatencySummary };
+  limit?: { medianSeconds: number; minSeconds: number; medianRate: number; latencyMs?: LatencySummary };
+  /** Engine median time over limit median time for the same work (for req/s and ops/s: limit rate over engine rate): how many times slower than the limit. */
   ratio?: number;
   notRun?: string;
 }
 
+/** Units of loads that run for a fixed time, where the work done varies: compared by their rates. */
+const FIXED_TIME_UNITS = new Set(['req/s', 'ops/s']);
+
 const measured = (records: BenchRecord[]) => records.filter((r) => !r.warmup && r.seconds !== undefined);
 
-function latency(records: BenchRecord[]): { p50: number; p99: number } | undefined {
+function latency(records: BenchRecord[]): LatencySummary | undefined {
   const withLatency = records.filter((r) => r.latencyMs);
   if (withLatency.length === 0) return undefined;
-  return { p50: median(withLatency.map((r) => r.latencyMs?.p50 ?? 0)), p99: median(withLatency.map((r) => r.latencyMs?.p99 ?? 0)) };
+  const p50 = withLatency.map((r) => r.latencyMs?.p50 ?? 0);
+  const p99 = withLatency.map((r) => r.latencyMs?.p99 ?? 0);
+  return { p50: median(p50), p99: median(p99), minP50: minimum(p50), minP99: minimum(p99) };
 }
 
-/** Median and minimum of the measured runs, per workload case and dialect, in the order the records came. */
+const keyOf = (workload: string, name: string, dialect: string) => `${workload}\u0000${name}\u0000${dialect}`;
+
+/**
+ * Median and minimum of the measured runs, per workload case and dialect, in the order the records came. A case
+ * without limit records of its own whose records name a `limitCase` is compared with that case's limit records.
+ */
 export function summarize(records: readonly BenchRecord[]): SummaryRow[] {
   const groups = new Map<string, BenchRecord[]>();
   for (const record of records) {
-    const key = `${record.workload}\u0000${record.case}\u0000${record.dialect}`;
+    const key = keyOf(record.workload, record.case, record.dialect);
     const list = groups.get(key) ?? [];
     list.push(record);
     groups.set(key, list);
@@ -36,24 +56,41 @@ export function summarize(records: readonly BenchRecord[]): SummaryRow[] {
   for (const list of groups.values()) {
     const first = list[0];
     const notRun = list.find((r) => r.role === 'not-run');
-    const engine = measured(list.filter((r) => r.role === 'engine'));
-    const limit = measured(list.filter((r) => r.role === 'limit'));
+    let engine = measured(list.filter((r) => r.role === 'engine'));
+    let limit = measured(list.filter((r) => r.role === 'limit'));
+    let kind: SummaryRow['kind'];
     if (engine.length === 0) {
-      rows.push({ workload: first.workload, case: first.case, dialect: first.dialect, runs: 0, objects: 0, engine: { medianSeconds: NaN, minSeconds: NaN, medianRate: NaN, rateUnit: '' }, notRun: notRun?.method ?? 'no measured run' });
+      const reference = measured(list.filter((r) => r.role === 'reference'));
+      if (reference.length > 0) {
+        [engine, kind] = [reference, 'reference'];
+      } else if (limit.length > 0) {
+        [engine, limit, kind] = [limit, [], 'limit'];
+      }
+    }
+    if (engine.length === 0) {
+      rows.push({ workload: first.workload, case: first.case, dialect: first.dialect, runs: 0, objects: 0, engine: { medianSeconds: NaN, minSeconds: NaN, medianRate: NaN, minRate: NaN, maxRate: NaN, rateUnit: '' }, notRun: notRun?.method ?? 'no measured run' });
       continue;
+    }
+    const limitCase = engine.find((r) => typeof r.parameters?.['limitCase'] === 'string')?.parameters?.['limitCase'] as string | undefined;
+    if (limit.length === 0 && kind !== 'limit' && limitCase !== undefined) {
+      limit = measured((groups.get(keyOf(first.workload, limitCase, first.dialect)) ?? []).filter((r) => r.role === 'limit'));
     }
     const perObject = engine.filter((r) => r.statementsPerObject !== undefined).map((r) => r.statementsPerObject as number);
     const rss = engine.filter((r) => r.peakRssMiB !== undefined).map((r) => r.peakRssMiB as number);
+    const rates = engine.map((r) => r.rate ?? 0);
     const row: SummaryRow = {
       workload: first.workload,
       case: first.case,
       dialect: first.dialect,
+      ...(kind ? { kind } : {}),
       runs: engine.length,
       objects: median(engine.map((r) => r.objects ?? 0)),
       engine: {
         medianSeconds: median(engine.map((r) => r.seconds as number)),
         minSeconds: minimum(engine.map((r) => r.seconds as number)),
-        medianRate: median(engine.map((r) => r.rate ?? 0)),
+        medianRate: median(rates),
+        minRate: minimum(rates),
+        maxRate: maximum(rates),
         rateUnit: engine[0].rateUnit ?? 'objects/s',
         statementsPerObject: perObject.length ? median(perObject) : undefined,
         peakRssMiB: rss.length ? maximum(rss) : undefined,
@@ -64,7 +101,7 @@ export function summarize(records: readonly BenchRecord[]): SummaryRow[] {
     if (limit.length > 0) {
       row.limit = { medianSeconds: median(limit.map((r) => r.seconds as number)), minSeconds: minimum(limit.map((r) => r.seconds as number)), medianRate: median(limit.map((r) => r.rate ?? 0)), latencyMs: latency(limit) };
       // Time for the same work where the work is fixed; for a load test (fixed time, work varies) the inverse ratio of rates.
-      row.ratio = row.engine.rateUnit === 'req/s' ? row.limit.medianRate / row.engine.medianRate : row.engine.medianSeconds / row.limit.medianSeconds;
+      row.ratio = FIXED_TIME_UNITS.has(row.engine.rateUnit) ? row.limit.medianRate / row.engine.medianRate : row.engine.medianSeconds / row.limit.medianSeconds;
     }
     rows.push(row);
   }
@@ -134,16 +171,20 @@ export function formatSummary(rows: readonly SummaryRow[], fits: readonly Series
       notRun.push(`  ${row.workload} ${row.case}${row.dialect === 'none' ? '' : ` (${row.dialect})`}: ${row.notRun}`);
       continue;
     }
-    const latency = row.engine.latencyMs ? `${row.engine.latencyMs.p50}/${row.engine.latencyMs.p99}${row.limit?.latencyMs ? ` (limit ${row.limit.latencyMs.p50}/${row.limit.latencyMs.p99})` : ''}` : '—';
+    const own = row.engine.latencyMs;
+    const ms = (a: number, b: number) => `${Number(a.toFixed(2))}/${Number(b.toFixed(2))}`;
+    const min = own && (own.minP50 !== own.p50 || own.minP99 !== own.p99) ? ` min ${ms(own.minP50, own.minP99)}` : '';
+    const latency = own ? `${ms(own.p50, own.p99)}${min}${row.limit?.latencyMs ? ` (limit ${ms(row.limit.latencyMs.p50, row.limit.latencyMs.p99)})` : ''}` : '—';
     cells.push([
       row.workload,
-      row.case,
+      row.kind ? `${row.case} [${row.kind}]` : row.case,
       row.dialect,
       String(row.runs),
       String(Math.round(row.objects)),
       fixed(row.engine.medianSeconds, 3),
       fixed(row.engine.minSeconds, 3),
-      `${fixed(row.engine.medianRate, 0)} ${row.engine.rateUnit}`,
+      // A load's slowest run beside its median (for fixed work, the min s column says it).
+      `${fixed(row.engine.medianRate, 0)}${FIXED_TIME_UNITS.has(row.engine.rateUnit) ? ` (min ${fixed(row.engine.minRate, 0)})` : ''} ${row.engine.rateUnit}`,
       fixed(row.limit?.medianSeconds, 3),
       fixed(row.limit?.minSeconds, 3),
       fixed(row.ratio, 2),

@@ -8,6 +8,7 @@ import { runDeltaSeries } from './w2-delta-series';
 import { runW1FullImport } from './w1-full-import';
 import { runW3FullSync } from './w3-full-sync';
 import { runW4Export } from './w4-export';
+import { runW5RelayRoundTrip } from './w5-relay-round-trip';
 import { runW6AdminReads } from './w6-admin-reads';
 import type { WorkloadContext } from './workload-context';
 
@@ -18,16 +19,14 @@ const PLAN: Array<{ ids: WorkloadId[]; name: string; run: DialectWorkload }> = [
   { ids: ['W3'], name: 'W3 full sync', run: runW3FullSync },
   { ids: ['W2', 'W3d'], name: 'W2/W3d delta series', run: runDeltaSeries },
   { ids: ['W4'], name: 'W4 export to OpenLDAP', run: runW4Export },
+  { ids: ['W5'], name: 'W5 relay round trip', run: runW5RelayRoundTrip },
   { ids: ['W6'], name: 'W6 Admin API reads', run: runW6AdminReads },
 ];
 
-/** Why W5 has no figures yet; recorded so the results say so rather than leave it out. */
-export const W5_NOT_RUN = 'the relay protocol (hub → relay agent → connector over socket.io) is not built yet; there is no round trip to measure';
-
 /**
  * Every workload the arguments ask for, on every dialect (the quick profile
- * runs the LDAP export and the Admin API reads on the first dialect only:
- * neither depends much on it); a workload that fails is recorded as failed
+ * runs the LDAP export, the relay round trips and the Admin API reads on the
+ * first dialect only: none depends much on it); a workload that fails is recorded as failed
  * and the others still run. Ends with the table, the slopes and the chart.
  */
 export async function runWorkloads(ctx: WorkloadContext): Promise<number> {
@@ -46,7 +45,6 @@ export async function runWorkloads(ctx: WorkloadContext): Promise<number> {
       }
     }
   }
-  if (ctx.args.workloads.includes('W5')) ctx.results.add({ workload: 'W5', case: 'relay round trip (1/16/256 in flight)', dialect: 'none', role: 'not-run', run: 0, warmup: false, method: W5_NOT_RUN });
 
   const rows = summarize(ctx.results.records);
   const fits = fitSeries(ctx.results.records);

@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import autocannon from 'autocannon';
 import type { BenchDialect } from '../cli/bench-arguments';
 import { alternate, type Sample } from '../harness/alternate';
-import { AppProcess, freePort } from '../harness/app-process';
+import { AppProcess, createApiKey, freePort } from '../harness/app-process';
 import { startCannedJsonServer } from '../limits/canned-json-server';
 import type { WorkloadContext } from './workload-context';
 
@@ -13,21 +11,6 @@ import type { WorkloadContext } from './workload-context';
  * recorded as not run).
  */
 const ROUTES = ['/health/ready', '/metrics', '/api/license', '/api/connectors', '/api/runs'];
-
-/**
- * A reader API key made the way an operator makes the first one
- * (`node main.js create-api-key <name> reader <days>`), for the routes that
- * need a principal; undefined for a build without authentication.
- */
-async function readerKey(root: string, env: Record<string, string>): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'dist/apps/admin-api/main.js'), 'create-api-key', 'bench reader', 'reader', '1'], { cwd: root, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.on('error', () => resolve(undefined));
-    child.on('exit', (code) => resolve(code === 0 ? /^(im_\S+)$/m.exec(stdout)?.[1] : undefined));
-  });
-}
 
 async function load(url: string, seconds: number, connections: number, headers: Record<string, string>): Promise<Sample> {
   const result = await autocannon({ url, connections, duration: seconds, headers });
@@ -48,7 +31,8 @@ export async function runW6AdminReads(ctx: WorkloadContext, dialect: BenchDialec
   const database = await factory.create('w6');
   const port = await freePort();
   const env = ctx.environment.appEnv(database, port);
-  const key = await readerKey(ctx.root, env);
+  // A reader key made as an operator makes one; a build without authentication has none.
+  const key = await createApiKey(ctx.root, env, 'bench reader', 'reader');
   const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
   const admin = await AppProcess.start(ctx.root, 'admin-api', env, port, { logFile: ctx.environment.logFile('admin-api') });
   try {

@@ -50,7 +50,7 @@ export class WorkloadContext {
 
   /** Writes one run's record; rates and per-object figures are derived here, alike for every workload. */
   record(
-    fields: { workload: WorkloadId; case: string; dialect: BenchDialect | 'none'; role: 'engine' | 'limit'; run: number; method?: string; parameters?: Record<string, number | string>; rateUnit?: BenchRecord['rateUnit'] },
+    fields: { workload: WorkloadId; case: string; dialect: BenchDialect | 'none'; role: 'engine' | 'limit' | 'reference'; run: number; method?: string; parameters?: Record<string, number | string>; rateUnit?: BenchRecord['rateUnit'] },
     sample: Sample,
   ): BenchRecord {
     const warmup = fields.run < this.profile.warmups;

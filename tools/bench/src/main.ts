@@ -28,7 +28,7 @@ async function main(): Promise<number> {
   const outDir = resolve(settings.root, args.out, started.toISOString().replace(/[:.]/g, '-'));
   const workDir = mkdtempSync(join(tmpdir(), 'im-bench-'));
   const results = new ResultsWriter(outDir, { started: started.toISOString(), command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`, profile, arguments: args, machine: settings.machine });
-  const ctx = new WorkloadContext(args, profile, settings, new BenchEnvironment(workDir, join(outDir, 'logs'), args.profileEngine ? join(outDir, 'profiles') : undefined), results, workDir);
+  const ctx = new WorkloadContext(args, profile, settings, new BenchEnvironment(workDir, join(outDir, 'logs'), args.profileEngine ? join(outDir, 'profiles') : undefined, args.engineHeapMb), results, workDir);
   ctx.log(`${profile.name} profile; results in ${outDir}`);
   try {
     return await runWorkloads(ctx);

@@ -23,6 +23,13 @@ describe('bench arguments', () => {
     expect(parseBenchArguments(['--only=W5,W6,W5']).workloads).toEqual(['W5', 'W6']);
   });
 
+  it('caps the engine heap when asked, and only with a whole number of MiB', () => {
+    expect(parseBenchArguments(['--engine-heap-mb', '384']).engineHeapMb).toBe(384);
+    expect(parseBenchArguments([]).engineHeapMb).toBeUndefined();
+    expect(() => parseBenchArguments(['--engine-heap-mb=0'])).toThrow(BenchArgumentError);
+    expect(() => parseBenchArguments(['--engine-heap-mb', 'lots'])).toThrow(BenchArgumentError);
+  });
+
   it('refuses what it does not know instead of ignoring it', () => {
     expect(() => parseBenchArguments(['--ful'])).toThrow(BenchArgumentError);
     expect(() => parseBenchArguments(['--only', 'W9'])).toThrow('--only: unknown "W9"');

@@ -18,6 +18,8 @@ export interface BenchArguments {
   out: string;
   /** Write a CPU profile of every engine process into the results folder (slower runs: for finding out why, not for figures). */
   profileEngine: boolean;
+  /** Caps the engine's V8 heap (`--max-old-space-size`), to tell memory the engine holds from garbage V8 has not collected yet. */
+  engineHeapMb?: number;
   help: boolean;
 }
 
@@ -37,6 +39,8 @@ export const USAGE = `npm run bench [-- options]
   --people N             head count of W1/W3 instead of the profile's (trying the harness out)
   --runs N               measured runs per workload after the warm-up (default 5; fewer is for trying out only)
   --out DIR              results folder (default bench-results)
+  --engine-heap-mb N     start every engine process with node --max-old-space-size=N: a run that still
+                         completes holds less than that; its peak RSS then shows what V8 keeps when it must
   --profile-engine       also write a CPU profile (.cpuprofile) of every engine process to the results folder;
                          profiling slows the engine, so use it to find out why, not for the figures
   --help
@@ -98,6 +102,9 @@ export function parseBenchArguments(argv: readonly string[]): BenchArguments {
         break;
       case '--profile-engine':
         parsed.profileEngine = true;
+        break;
+      case '--engine-heap-mb':
+        parsed.engineHeapMb = positiveInteger(value(), name);
         break;
       case '--help':
       case '-h':

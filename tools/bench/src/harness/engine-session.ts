@@ -27,12 +27,16 @@ export class BenchEnvironment {
   /** Engine process ids by the database they ran on, to name their CPU profiles. */
   readonly engineDatabases = new Map<number, string>();
 
-  /** `profileDir`: write a CPU profile (`.cpuprofile`, a flame graph in Chrome DevTools or speedscope) of every engine process there. */
+  /**
+   * `profileDir`: write a CPU profile (`.cpuprofile`, a flame graph in Chrome DevTools or speedscope) of every engine
+   * process there. `engineHeapMb`: start every engine with that V8 heap ceiling (`--engine-heap-mb`).
+   */
   constructor(
     readonly workDir: string,
     /** Where the output of every engine and Admin API process is kept (`<app>-<n>.log`). */
     readonly logDir: string,
     readonly profileDir?: string,
+    readonly engineHeapMb?: number,
   ) {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const now = new Date();
@@ -111,7 +115,8 @@ export class EngineSession {
   async startEngine(root: string): Promise<AppProcess> {
     const port = await freePort();
     const profiling = this.environment.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${this.environment.profileDir}`] : [];
-    this.engine = await AppProcess.start(root, 'sync-engine', this.environment.appEnv(this.database, port), port, { nodeArgs: profiling, logFile: this.environment.logFile('sync-engine') });
+    const heap = this.environment.engineHeapMb ? [`--max-old-space-size=${this.environment.engineHeapMb}`] : [];
+    this.engine = await AppProcess.start(root, 'sync-engine', this.environment.appEnv(this.database, port), port, { nodeArgs: [...profiling, ...heap], logFile: this.environment.logFile('sync-engine') });
     this.environment.engineDatabases.set(this.engine.pid, this.database.name);
     return this.engine;
   }

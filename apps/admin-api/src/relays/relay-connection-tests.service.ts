@@ -1,8 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import { ItemWait, PollBackoff } from '@identitymesh/connector-sdk';
 import type { ConnectionTestResult } from '@identitymesh/connector-sdk';
 import { RelayWorkItemView, RelayWorkQueueRepository } from '@identitymesh/persistence';
 import { RelayHubGateway } from './relay-hub.gateway';
-import { PollBackoff, RelayItemProgress } from './relay-item-progress.service';
+import { RelayItemProgress } from './relay-item-progress.service';
+
+/** The first and the longest poll interval of a test's wait (it is short, so the cap is lower than a run's). */
+const TEST_POLL_MS = { first: 100, max: 1_000 };
 
 /** How long an operator's connection test waits for a relay of the group before it reports that none answered. */
 export const RELAY_TEST_TIMEOUT_MS = 30_000;
@@ -30,21 +34,17 @@ export class RelayConnectionTests {
       { relayGroup: connector.relayGroup, connectorId: connector.id, runId: null, workKey: null, kind: 'test-connection', payload: {}, deadlineAt: new Date(now.getTime() + timeoutMs) },
       now,
     );
-    // Opened before the relays are told of the item, so even a quick answer wakes the wait.
-    const watch = this.progress.watch(item.id);
+    // The deadline ends the wait; the watch is opened before the relays are told of the item, so even a quick answer wakes it.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    const wait = new ItemWait(item.id, this.progress, new PollBackoff(TEST_POLL_MS.first, TEST_POLL_MS.max), deadline.signal);
     let current: RelayWorkItemView | null = item;
     try {
       this.hub.notifyGroup(connector.relayGroup);
-      const deadline = Date.now() + timeoutMs;
-      const backoff = new PollBackoff();
-      while (current && !isClosed(current) && Date.now() < deadline) {
-        const outcome = await watch.next(Math.min(backoff.delayMs, deadline - Date.now()));
-        if (outcome === 'progress') backoff.reset();
-        else backoff.grow();
-        current = await this.queue.get(item.id);
-      }
+      while (current && !isClosed(current) && (await wait.pause())) current = await this.queue.get(item.id);
     } finally {
-      watch.close();
+      clearTimeout(timer);
+      wait.close();
     }
     if (current?.status === 'done') {
       const found = current.result?.['testConnection'] as Partial<ConnectionTestResult> | undefined;

@@ -1,91 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-
-/** The first poll interval of an in-process wait on a work item, and the one it goes back to on a wake-up. */
-export const ITEM_POLL_MS = 100;
-/** The longest poll interval of an in-process wait that hears nothing. */
-export const ITEM_MAX_POLL_MS = 1_000;
-
-/** Poll intervals of one wait: doubling while nothing changes, up to a cap, and back to the first when something arrives. */
-export class PollBackoff {
-  private current: number;
-
-  /**
-   * @param firstMs @default ITEM_POLL_MS
-   * @param maxMs @default ITEM_MAX_POLL_MS
-   */
-  constructor(
-    private readonly firstMs = ITEM_POLL_MS,
-    private readonly maxMs = ITEM_MAX_POLL_MS,
-  ) {
-    this.current = Math.min(firstMs, maxMs);
-  }
-
-  get delayMs(): number {
-    return this.current;
-  }
-
-  /** The interval passed without news: the next is twice as long, up to the cap. */
-  grow(): void {
-    this.current = Math.min(this.maxMs, Math.max(1, this.current * 2));
-  }
-
-  reset(): void {
-    this.current = Math.min(this.firstMs, this.maxMs);
-  }
-}
-
-/** One waiter's subscription to the progress of one item. */
-export interface ItemProgressWatch {
-  /**
-   * Resolves 'progress' at the item's next progress (at once when some came
-   * since the watch opened or since the last call), else 'timeout' after
-   * `timeoutMs`. One call at a time.
-   */
-  next(timeoutMs: number): Promise<'progress' | 'timeout'>;
-  /** Ends the subscription; a pending `next` resolves 'timeout' at once. */
-  close(): void;
-}
+import { RelayProgressSignals } from '@identitymesh/connector-sdk';
+import type { RelayProgressSource, RelayProgressWatch } from '@identitymesh/connector-sdk';
 
 type Listener = (itemId: string) => void;
-
-class Watch implements ItemProgressWatch {
-  private pending = false;
-  private waiter: ((outcome: 'progress' | 'timeout') => void) | null = null;
-
-  constructor(private readonly release: (watch: Watch) => void) {}
-
-  next(timeoutMs: number): Promise<'progress' | 'timeout'> {
-    if (this.pending) {
-      this.pending = false;
-      return Promise.resolve('progress');
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => this.settle('timeout'), Math.max(0, timeoutMs));
-      this.waiter = (outcome) => {
-        clearTimeout(timer);
-        resolve(outcome);
-      };
-    });
-  }
-
-  notify(): void {
-    // Reported while the owner was reading SQL: its next wait must not sleep through it.
-    if (!this.settle('progress')) this.pending = true;
-  }
-
-  close(): void {
-    this.settle('timeout');
-    this.release(this);
-  }
-
-  private settle(outcome: 'progress' | 'timeout'): boolean {
-    const waiter = this.waiter;
-    if (!waiter) return false;
-    this.waiter = null;
-    waiter(outcome);
-    return true;
-  }
-}
 
 /**
  * Progress of relay work items in this process: `RelayWorkService` reports
@@ -97,21 +14,19 @@ class Watch implements ItemProgressWatch {
  * instance is reported there, not here.
  */
 @Injectable()
-export class RelayItemProgress {
+export class RelayItemProgress implements RelayProgressSource {
   private readonly logger = new Logger('RelayHub');
-  private readonly watches = new Map<string, Set<Watch>>();
+  private readonly signals = new RelayProgressSignals();
   private readonly listeners = new Set<Listener>();
 
   /** Open watches, over all items. */
   get size(): number {
-    let count = 0;
-    for (const set of this.watches.values()) count += set.size;
-    return count;
+    return this.signals.size;
   }
 
   /** The item made progress: wakes its watches and tells the listeners. Never throws. */
   reported(itemId: string): void {
-    for (const watch of [...(this.watches.get(itemId) ?? [])]) watch.notify();
+    this.signals.signal(itemId);
     for (const listener of [...this.listeners]) {
       try {
         listener(itemId);
@@ -123,15 +38,8 @@ export class RelayItemProgress {
   }
 
   /** Opens a watch on `itemId`; close it when the wait ends. */
-  watch(itemId: string): ItemProgressWatch {
-    const set = this.watches.get(itemId) ?? new Set<Watch>();
-    this.watches.set(itemId, set);
-    const watch = new Watch((closed) => {
-      set.delete(closed);
-      if (set.size === 0 && this.watches.get(itemId) === set) this.watches.delete(itemId);
-    });
-    set.add(watch);
-    return watch;
+  watch(itemId: string): RelayProgressWatch {
+    return this.signals.watch(itemId);
   }
 
   /** Calls `listener` with every item reported from now on; returns the function that stops it. */

@@ -6,8 +6,8 @@ import {
   HUB_NAMESPACE,
   HubErrorCode,
   parseHubMessage,
-  RECONNECT_POLICY,
   reconnectDelayMs,
+  ReconnectPolicy,
   RelayCommand,
   relayCommandSchema,
   RelayCommandReply,
@@ -16,13 +16,6 @@ import type { RelayMetrics } from '../metrics/relay-metrics';
 import type { RelayLogger } from '../runtime/relay-logger';
 import { REAL_TIMERS, Timers } from '../runtime/timers';
 
-/** The shape of the protocol's RECONNECT_POLICY with any values (tests dial again within milliseconds). */
-export type ReconnectPolicy = { readonly [K in keyof typeof RECONNECT_POLICY]: number };
-
-/** The protocol's reconnectDelayMs under `policy`; its parameter is typed by the default's literal values, hence the cast. */
-export function backoffDelayMs(attempt: number, random: () => number = Math.random, policy: ReconnectPolicy = RECONNECT_POLICY): number {
-  return reconnectDelayMs(attempt, random, policy as typeof RECONNECT_POLICY);
-}
 
 /** Refusals after which dialing again cannot help: the credential is no longer accepted. */
 export const FINAL_REFUSALS = ['RELAY_REVOKED', 'HUB_UNAUTHENTICATED'] as const;
@@ -179,7 +172,7 @@ export class HubLink {
 
   private scheduleDial(lastError: string): void {
     if (this.currentState.status === 'refused' || this.currentState.status === 'closed' || this.timer !== undefined) return;
-    const delayMs = backoffDelayMs(this.failures, this.random, this.options.reconnectPolicy);
+    const delayMs = reconnectDelayMs(this.failures, this.random, this.options.reconnectPolicy);
     this.failures += 1;
     this.currentState = { status: 'waiting', attempt: this.failures, delayMs, lastError };
     this.options.logger.warn('dialing the hub again after a wait', { attempt: this.failures, delayMs, lastError });

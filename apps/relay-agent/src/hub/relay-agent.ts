@@ -1,4 +1,5 @@
-import type { RelayCommand, RelayCommandReply } from '@identitymesh/connector-sdk';
+import { reconnectDelayMs } from '@identitymesh/connector-sdk';
+import type { ReconnectPolicy, RelayCommand, RelayCommandReply } from '@identitymesh/connector-sdk';
 import type { HealthCheckResult } from '@identitymesh/platform';
 import { enrollRelay, Fetch } from '../enrollment/relay-enrollment';
 import type { RelayMetrics } from '../metrics/relay-metrics';
@@ -7,7 +8,7 @@ import { REAL_TIMERS, sleep, Timers } from '../runtime/timers';
 import { RELAY_CREDENTIAL_REFERENCE } from '../secrets/relay-secrets';
 import type { RelayConnectorHost } from '../work/relay-connector-host';
 import { RelayWorkLoop } from '../work/work-loop';
-import { backoffDelayMs, HubLink, ReconnectPolicy } from './hub-link';
+import { HubLink } from './hub-link';
 
 /** Where the relay keeps its credential. */
 export interface CredentialStore {
@@ -192,7 +193,7 @@ export class RelayAgent {
           this.logger.error('enrollment refused; the relay does not dial the hub', { reason: outcome.reason });
           return null;
         case 'unreachable': {
-          const delayMs = backoffDelayMs(attempt, this.options.random, this.options.reconnectPolicy);
+          const delayMs = reconnectDelayMs(attempt, this.options.random, this.options.reconnectPolicy);
           this.phase = { status: 'enrolling', attempt: attempt + 1, lastError: outcome.reason };
           this.logger.warn('enrollment failed; trying again after a wait', { reason: outcome.reason, delayMs });
           await sleep(this.timers, delayMs, this.stopping.signal);

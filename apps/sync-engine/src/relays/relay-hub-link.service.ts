@@ -1,11 +1,10 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { io, Socket } from 'socket.io-client';
-import { HUB_EVENTS, HUB_NAMESPACE, HubAck, parseHubMessage, reconnectDelayMs, workProgressSchema } from '@identitymesh/connector-sdk';
+import { HUB_EVENTS, HUB_NAMESPACE, HubAck, parseHubMessage, reconnectDelayMs, RelayProgressSignals, RelayProgressSource, RelayProgressWatch, workProgressSchema } from '@identitymesh/connector-sdk';
 import type { KeyRing } from '@identitymesh/key-ring';
 import { MetricsRegistry } from '@identitymesh/platform';
 import { SyncEngineConfig } from '../config/sync-engine.config';
 import { EngineIdentity } from '../registry/engine-identity';
-import { RelayProgressSignals, RelayProgressSource, RelayProgressWatch } from './relay-progress';
 
 /** The key ring the engine mints its hub token with; null without IM_HUB_URL. */
 export const RELAY_KEY_RING = Symbol('identitymesh.relay-key-ring');

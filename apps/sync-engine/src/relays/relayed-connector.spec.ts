@@ -1,10 +1,9 @@
-import { Connector, ConnectorError, ConnectorSchema, ExportChange, ImportBatch, ldapConnectorFactory } from '@identitymesh/connector-sdk';
+import { Connector, ConnectorError, ConnectorSchema, ExportChange, ImportBatch, ldapConnectorFactory, RELAY_POLL_MS, RelayProgressSignals } from '@identitymesh/connector-sdk';
 import type { JsonObject, Transaction } from '@identitymesh/persistence';
 import { ConnectorHost } from '../connectors/connector-host.service';
 import { InMemoryRelayWorkQueue } from '../testing/in-memory-relay-work-queue';
 import { relayedBatchOf } from './relayed-batch';
 import { exportWorkKey, RelayedConnector, RelayedConnectorOptions } from './relayed-connector';
-import { RELAY_POLL_MS, RelayProgressSignals } from './relay-progress';
 import type { RelayedConnectorSource } from './relayed-connectors.service';
 
 const SCHEMA: ConnectorSchema = { objectTypes: [{ name: 'person', anchorAttribute: 'uid', attributes: [{ name: 'uid', type: 'string' }] }] };

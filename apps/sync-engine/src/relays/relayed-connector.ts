@@ -1,22 +1,8 @@
 import { createHash } from 'node:crypto';
-import {
-  ConnectionTestResult,
-  Connector,
-  ConnectorCapabilities,
-  ConnectorError,
-  ConnectorSchema,
-  ExportChange,
-  ExportResult,
-  ImportBatch,
-  importBatchMessageSchema,
-  ImportRequest,
-  parseHubMessage,
-  workResultMessageSchema,
-} from '@identitymesh/connector-sdk';
+import { ConnectionTestResult, Connector, ConnectorCapabilities, ConnectorError, ConnectorSchema, ExportChange, ExportResult, ImportBatch, importBatchMessageSchema, ImportRequest, ItemWait, parseHubMessage, PollBackoff, RELAY_MAX_POLL_MS, RELAY_POLL_MS, RelayProgressSource, workResultMessageSchema } from '@identitymesh/connector-sdk';
 import type { RelayWorkKind } from '@identitymesh/domain';
 import type { JsonObject, RelayWorkItemView, StagedImportBatch } from '@identitymesh/persistence';
 import { withRelayedBatchMarker } from './relayed-batch';
-import { ItemWait, PollBackoff, RELAY_MAX_POLL_MS, RELAY_POLL_MS, RelayProgressSource } from './relay-progress';
 import { relayedConnectorSchema } from './relay-schemas';
 import type { RelayWorkQueue } from './relay-work-queue';
 

@@ -42,7 +42,7 @@ import { RunQueueService } from '../runs/run-queue.service';
 import { SyncRunner } from '../sync/sync-runner.service';
 import { inMemoryConnectorFactory, InMemorySystem } from '../testing/in-memory-connector';
 import type { RelayHubLink } from './relay-hub-link.service';
-import { RelayProgressSignals } from './relay-progress';
+import { RelayProgressSignals } from '@identitymesh/connector-sdk';
 import { RelayedConnectors } from './relayed-connectors.service';
 
 jest.setTimeout(120_000);

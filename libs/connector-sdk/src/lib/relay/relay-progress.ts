@@ -1,3 +1,10 @@
+/**
+ * Waits on items of the relay work queue, shared by the engine (runs waiting
+ * for staged batches and results) and the hub (connection tests waiting for
+ * their answer): SQL stays the truth; a wake-up only says "look now", and a
+ * wait that hears none polls with a growing interval.
+ */
+
 /** The first poll interval of a wait on the relay work queue, and the one it goes back to whenever something arrives. */
 export const RELAY_POLL_MS = 100;
 /** The longest poll interval: a wait that hears nothing looks at the work queue this seldom, however long it lasts. */
@@ -55,7 +62,7 @@ export interface RelayProgressWatch {
   close(): void;
 }
 
-/** Where waits on relay work items learn that an item made progress: the engine's hub link. */
+/** Where waits on relay work items learn that an item made progress: the engine's hub link, the hub's own reports. */
 export interface RelayProgressSource {
   /** Opens a watch on `itemId`; close it when the wait ends. */
   watch(itemId: string): RelayProgressWatch;
